@@ -1,0 +1,173 @@
+"""Typed S3 errors. Parsing an error response is a pure function."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketNotEmpty",
+    "EntityTooLarge",
+    "InvalidRange",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NotModified",
+    "PreconditionFailed",
+    "S3Error",
+    "SignatureDoesNotMatch",
+    "SlowDown",
+    "TransportError",
+]
+
+
+class S3Error(Exception):
+    """An error answered by S3 (or raised while talking to it).
+
+    ``code`` is S3's error code (``"NoSuchKey"``), ``status`` the HTTP status
+    (0 when no response was received), ``request_id`` S3's ``x-amz-request-id``.
+    """
+
+    default_code = "S3Error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        status: int = 0,
+        request_id: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.code = code or self.default_code
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.bucket = bucket
+        self.key = key
+        self.headers = headers or {}
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.bucket is not None:
+            where = f" (s3://{self.bucket}/{self.key or ''})"
+        rid = f" [request id {self.request_id}]" if self.request_id else ""
+        status = f" HTTP {self.status}" if self.status else ""
+        msg = f": {self.message}" if self.message else ""
+        return f"{self.code}{status}{msg}{where}{rid}"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild, (type(self), self.message, self.code, self.status, self.request_id))
+
+
+def _rebuild(
+    cls: type[S3Error], message: str, code: str, status: int, request_id: str | None
+) -> S3Error:
+    return cls(message, code=code, status=status, request_id=request_id)
+
+
+class TransportError(S3Error):
+    """No usable response: connection refused or reset, timeout, truncated body."""
+
+    default_code = "TransportError"
+
+
+class NoSuchKey(S3Error):
+    default_code = "NoSuchKey"
+
+
+class NoSuchBucket(S3Error):
+    default_code = "NoSuchBucket"
+
+
+class NoSuchUpload(S3Error):
+    default_code = "NoSuchUpload"
+
+
+class AccessDenied(S3Error):
+    default_code = "AccessDenied"
+
+
+class SignatureDoesNotMatch(S3Error):
+    default_code = "SignatureDoesNotMatch"
+
+
+class PreconditionFailed(S3Error):
+    default_code = "PreconditionFailed"
+
+
+class NotModified(S3Error):
+    default_code = "NotModified"
+
+
+class InvalidRange(S3Error):
+    default_code = "InvalidRange"
+
+
+class BucketAlreadyExists(S3Error):
+    default_code = "BucketAlreadyExists"
+
+
+class BucketAlreadyOwnedByYou(S3Error):
+    default_code = "BucketAlreadyOwnedByYou"
+
+
+class BucketNotEmpty(S3Error):
+    default_code = "BucketNotEmpty"
+
+
+class EntityTooLarge(S3Error):
+    default_code = "EntityTooLarge"
+
+
+class SlowDown(S3Error):
+    default_code = "SlowDown"
+
+
+_BY_CODE: dict[str, type[S3Error]] = {
+    cls.default_code: cls
+    for cls in (
+        NoSuchKey,
+        NoSuchBucket,
+        NoSuchUpload,
+        AccessDenied,
+        SignatureDoesNotMatch,
+        PreconditionFailed,
+        NotModified,
+        InvalidRange,
+        BucketAlreadyExists,
+        BucketAlreadyOwnedByYou,
+        BucketNotEmpty,
+        EntityTooLarge,
+        SlowDown,
+    )
+}
+
+# What a body-less error response (HEAD, or a proxy's) most likely means.
+_BY_STATUS: dict[int, str] = {
+    301: "PermanentRedirect",
+    304: "NotModified",
+    400: "BadRequest",
+    403: "AccessDenied",
+    404: "NoSuchKey",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    416: "InvalidRange",
+    500: "InternalError",
+    501: "NotImplemented",
+    503: "SlowDown",
+}
+
+
+def error_class(code: str) -> type[S3Error]:
+    """The exception class for an S3 error code (``S3Error`` for unknown codes)."""
+    return _BY_CODE.get(code, S3Error)
+
+
+def code_for_status(status: int) -> str:
+    """The S3 error code a body-less response with this status stands for."""
+    return _BY_STATUS.get(status, f"HTTP{status}")
