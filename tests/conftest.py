@@ -1,0 +1,44 @@
+"""Shared fixtures: real moto S3 servers over HTTP on loopback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.motoserver import MotoServer, start_moto
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """A moto S3 server that does not check signatures (feature tests)."""
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_auth() -> Iterator[MotoServer]:
+    """A moto S3 server that checks every request's SigV4 signature."""
+    server = start_moto(check_signatures=True)
+    yield server
+    server.stop()
+
+
+def _new_bucket(server: MotoServer) -> str:
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    server.boto3_client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def bucket(moto: MotoServer) -> str:
+    """A fresh, empty bucket on the plain moto server."""
+    return _new_bucket(moto)
+
+
+@pytest.fixture
+def auth_bucket(moto_auth: MotoServer) -> str:
+    """A fresh, empty bucket on the signature-checking moto server."""
+    return _new_bucket(moto_auth)
