@@ -7,6 +7,7 @@ use them.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -22,11 +23,15 @@ class Credentials:
     secret_access_key: str
     session_token: str | None = None
     expiration: datetime | None = None  # timezone-aware; None = never expires
+    # Extra headers sent and signed with every request made with these credentials
+    # (the old jupyters3 ``AwsCreds.pre_auth_headers``). Keys are lower-cased when sent.
+    pre_auth_headers: Mapping[str, str] | None = None
 
     def __repr__(self) -> str:
         token = ", session_token=***" if self.session_token else ""
         exp = f", expiration={self.expiration.isoformat()}" if self.expiration else ""
-        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key=***{token}{exp})"
+        key = self.access_key_id
+        return f"Credentials(access_key_id={key!r}, secret_access_key=***{token}{exp})"
 
     __str__ = __repr__
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AccessDenied",
     "BucketAlreadyExists",
@@ -18,6 +20,7 @@ __all__ = [
     "SignatureDoesNotMatch",
     "SlowDown",
     "TransportError",
+    "TransportTimeout",
 ]
 
 
@@ -70,9 +73,24 @@ def _rebuild(
 
 
 class TransportError(S3Error):
-    """No usable response: connection refused or reset, timeout, truncated body."""
+    """No usable response: connection refused or reset, truncated body, timeout.
+
+    ``request_sent`` is False when the failure happened before any byte of the
+    request could have reached the server (e.g. connect refused), so that even a
+    non-idempotent request may safely be sent again.
+    """
 
     default_code = "TransportError"
+
+    def __init__(self, message: str = "", *, request_sent: bool = True, **kwargs: Any) -> None:
+        self.request_sent = request_sent
+        super().__init__(message, **kwargs)
+
+
+class TransportTimeout(TransportError):
+    """Connecting, or waiting for the response, took longer than allowed."""
+
+    default_code = "Timeout"
 
 
 class NoSuchKey(S3Error):
