@@ -1,0 +1,1 @@
+"""jupyters3: a Jupyter contents manager that keeps everything in S3."""
