@@ -1,19 +1,352 @@
-"""The I/O shell: a keep-alive HTTP/1.1 connection pool on tornado.
+"""The I/O shell: a keep-alive HTTP/1.1 connection pool on tornado's IOStream.
 
-(Contract stub: implemented by the transport work.)
+HTTP/1.1 is spoken directly on :class:`tornado.iostream.IOStream` (tornado's
+``AsyncHTTPClient`` forces ``Connection: close``). Pools are kept per running
+event loop, so one :class:`Transport` may serve several loops over its life;
+per (scheme, host) a pool bounds its connections and reuses idle ones LIFO.
+Head parsing and framing decisions are plain functions; the rest is I/O.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
+from tornado.iostream import IOStream, StreamClosedError, UnsatisfiableReadError
+from tornado.tcpclient import TCPClient
+
+from .errors import TransportError, TransportTimeout
 from .messages import Request, Response
 
 __all__ = ["BodySink", "Transport"]
 
 # Receives each chunk of a response body as it arrives (for streaming GETs).
 BodySink = Callable[[bytes], Awaitable[None] | None]
+
+_MAX_HEAD = 64 * 1024  # largest response head (status line + headers) accepted
+_CHUNK = 1 << 20  # largest piece read at once when streaming or collecting big bodies
+_INLINE_BODY = 16 * 1024  # bodies up to this size go out in the same write as the head
+_WRITE_SLICE = 1 << 20  # big bodies are queued in slices so write progress is visible
+_MAX_BUFFER = 1 << 27  # IOStream read buffer bound (bodies are read in <= _CHUNK pieces)
+_BODY_METHODS = frozenset({"PUT", "POST", "PATCH"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _Head(NamedTuple):
+    """A parsed response head."""
+
+    version: int  # minor version: 0 for HTTP/1.0, 1 for HTTP/1.1
+    status: int
+    reason: str
+    headers: dict[str, str]
+
+
+def parse_head(data: bytes) -> _Head:
+    """Parse a response status line and headers (``data`` ends with the blank line).
+
+    Header names are lower-cased; repeated headers are joined with ``", "``.
+    Raises ``ValueError`` on a malformed head.
+    """
+    lines = data.decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    if version == "HTTP/1.1":
+        minor = 1
+    elif version == "HTTP/1.0":
+        minor = 0
+    else:
+        raise ValueError(f"bad status line {lines[0]!r}")
+    code, _, reason = rest.partition(" ")
+    if len(code) != 3 or not code.isdigit():
+        raise ValueError(f"bad status line {lines[0]!r}")
+    headers: dict[str, str] = {}
+    last = ""
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in " \t":  # obsolete line folding
+            if not last:
+                raise ValueError("continuation line before any header")
+            headers[last] += " " + line.strip()
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise ValueError(f"bad header line {line!r}")
+        name = name.strip().lower()
+        value = value.strip()
+        if name in headers:
+            headers[name] += ", " + value
+        else:
+            headers[name] = value
+        last = name
+    return _Head(minor, int(code), reason, headers)
+
+
+def keep_alive(head: _Head) -> bool:
+    """Whether the connection may carry another request after this response."""
+    conn = head.headers.get("connection")
+    if conn is None:
+        return head.version == 1
+    tokens = [t.strip().lower() for t in conn.split(",")]
+    if "close" in tokens:
+        return False
+    return head.version == 1 or "keep-alive" in tokens
+
+
+def body_framing(method: str, head: _Head) -> int | None:
+    """How the response body is delimited: its length (0 for no body), -1 for
+    chunked, or ``None`` for read-until-close. Raises ``ValueError`` on a bad
+    ``Content-Length``."""
+    status = head.status
+    if method == "HEAD" or status in (204, 304) or status < 200:
+        return 0
+    headers = head.headers
+    te = headers.get("transfer-encoding")
+    if te is not None and te.lower() != "identity":
+        return -1 if te.rsplit(",", 1)[-1].strip().lower() == "chunked" else None
+    cl = headers.get("content-length")
+    if cl is None:
+        return None
+    values = {v.strip() for v in cl.split(",")}
+    if len(values) != 1:
+        raise ValueError(f"conflicting Content-Length {cl!r}")
+    value = values.pop()
+    if not value.isdigit():
+        raise ValueError(f"bad Content-Length {cl!r}")
+    return int(value)
+
+
+def encode_head(request: Request, body_len: int) -> bytes:
+    """The request line and headers, as sent. Adds ``Host`` (if absent) and
+    ``Content-Length`` (for a body, or for methods that carry one); nothing else."""
+    headers = request.headers
+    block = "\r\n".join(map(": ".join, headers.items()))
+    n = len(headers)
+    # A CR or LF inside a name or value would smuggle in extra header lines.
+    if n and (block.count("\n") != n - 1 or block.count("\r") != n - 1):
+        raise ValueError("header names and values must not contain CR or LF")
+    extra = ""
+    if "host" not in headers:
+        extra = f"host: {request.host}\r\n"
+    cl = headers.get("content-length")
+    if cl is not None:
+        if cl.strip() != str(body_len):
+            raise ValueError(f"Content-Length {cl!r} does not match a body of {body_len} bytes")
+    elif body_len or request.method in _BODY_METHODS:
+        extra += f"content-length: {body_len}\r\n"
+    if n:
+        block += "\r\n"
+    text = f"{request.method} {request.target} HTTP/1.1\r\n{extra}{block}\r\n"
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "request line and header values must be latin-1 (encode non-ASCII metadata)"
+        ) from None
+
+
+def _split_host(scheme: str, host: str) -> tuple[str, int]:
+    default = _DEFAULT_PORTS[scheme]
+    if host.startswith("["):  # [v6] or [v6]:port
+        addr, _, rest = host[1:].partition("]")
+        return addr, int(rest[1:]) if rest.startswith(":") else default
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit():
+        return name, int(port)
+    return host, default
+
+
+class _Stale(Exception):
+    """A reused connection died before any response byte: safe to resend once."""
+
+
+class _Conn:
+    """One connection, its read-timeout timer, and where it belongs."""
+
+    __slots__ = (
+        "busy",
+        "deadline",
+        "host",
+        "idle",
+        "idle_since",
+        "loop",
+        "read_timeout",
+        "stream",
+        "timed_out",
+        "timer",
+        "uses",
+    )
+
+    def __init__(self, stream: IOStream, host: _HostPool, read_timeout: float) -> None:
+        self.stream = stream
+        self.host = host
+        self.loop = host.loop
+        self.read_timeout = read_timeout
+        self.busy = False
+        self.idle = False
+        self.idle_since = 0.0
+        self.deadline = 0.0
+        self.timed_out = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.uses = 0
+        stream.set_close_callback(self._on_close)
+
+    def begin(self) -> None:
+        """Start a request: arm the read timeout."""
+        self.busy = True
+        self.deadline = self.loop.time() + self.read_timeout
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.deadline, self._on_timer)
+
+    def touch(self, _: object = None) -> None:
+        """Progress was made: push the read deadline back."""
+        self.deadline = self.loop.time() + self.read_timeout
+
+    def _on_timer(self) -> None:
+        # One timer per connection, re-armed lazily: a request only moves the
+        # deadline instead of scheduling and cancelling a timer of its own.
+        self.timer = None
+        if not self.busy:
+            return
+        if self.loop.time() >= self.deadline:
+            self.timed_out = True
+            self.stream.close()
+        else:
+            self.timer = self.loop.call_at(self.deadline, self._on_timer)
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.stream.set_close_callback(None)
+        self.stream.close()
+        self.host.owner.conns.discard(self)
+
+    def _on_close(self) -> None:
+        # The peer closed the connection (only matters while it sits idle; a
+        # busy connection sees the close as a failed read or write).
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.host.owner.conns.discard(self)
+        if self.idle:
+            self.idle = False
+            self.host.idle.remove(self)
+            self.host.free_slot()
+
+
+class _HostPool:
+    """Connections to one (scheme, host) on one event loop."""
+
+    __slots__ = ("host", "idle", "limit", "loop", "open", "owner", "port", "scheme", "waiters")
+
+    def __init__(self, owner: _LoopPool, scheme: str, hostport: str, limit: int) -> None:
+        self.owner = owner
+        self.loop = owner.loop
+        self.scheme = scheme
+        self.host, self.port = _split_host(scheme, hostport)
+        self.limit = limit
+        self.idle: list[_Conn] = []  # LIFO: most recently used last
+        self.open = 0  # connections open or being opened
+        self.waiters: deque[asyncio.Future[_Conn | None]] = deque()
+
+    async def acquire(self, idle_timeout: float) -> _Conn | None:
+        """An idle connection, or ``None``: the caller holds a slot and must connect."""
+        idle = self.idle
+        if idle:
+            oldest = self.loop.time() - idle_timeout
+            while idle:
+                conn = idle.pop()
+                conn.idle = False
+                if (
+                    conn.idle_since > oldest
+                    and not conn.stream.closed()
+                    and not conn.stream._read_buffer_size  # unsolicited bytes: unusable
+                ):
+                    return conn
+                conn.close()
+                self.open -= 1
+        if self.open < self.limit:
+            self.open += 1
+            return None
+        fut: asyncio.Future[_Conn | None] = self.loop.create_future()
+        self.waiters.append(fut)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.cancelled():
+                if fut in self.waiters:
+                    self.waiters.remove(fut)
+            else:  # handed a connection or slot just before being cancelled
+                handed = fut.result()
+                if handed is None:
+                    self.free_slot()
+                else:
+                    self.release(handed, True)
+            raise
+
+    def release(self, conn: _Conn, reusable: bool) -> None:
+        """Return ``conn`` after a request; ``reusable`` False closes it."""
+        conn.busy = False
+        if not reusable or conn.stream.closed() or self.owner.closed:
+            conn.close()
+            self.free_slot()
+            return
+        waiters = self.waiters
+        while waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(conn)
+                return
+        now = self.loop.time()
+        conn.idle_since = now
+        conn.idle = True
+        self.idle.append(conn)
+
+    def free_slot(self) -> None:
+        """A connection went away: let a waiter open a new one."""
+        waiters = self.waiters
+        while waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.open -= 1
+
+
+class _LoopPool:
+    """Everything a Transport holds on one event loop."""
+
+    __slots__ = ("closed", "conns", "hosts", "loop", "tcp")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.hosts: dict[tuple[str, str], _HostPool] = {}
+        self.conns: set[_Conn] = set()
+        self.tcp = TCPClient()
+        self.closed = False
+
+    def close(self) -> None:
+        """Close every connection and fail every waiter (on the pool's own loop,
+        or when that loop is not running)."""
+        self.closed = True
+        for conn in list(self.conns):
+            # A closed loop may refuse the callbacks that closing schedules.
+            with contextlib.suppress(Exception):
+                conn.close()
+        self.conns.clear()
+        err = RuntimeError("s3lite Transport was closed")
+        for host in self.hosts.values():
+            host.idle.clear()
+            for fut in host.waiters:
+                if not fut.done():
+                    fut.set_exception(err)
+            host.waiters.clear()
+        self.hosts.clear()
+        self.tcp.close()
 
 
 class Transport:
@@ -28,13 +361,288 @@ class Transport:
         idle_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        raise NotImplementedError
+        if max_connections_per_host < 1:
+            raise ValueError("max_connections_per_host must be at least 1")
+        self.max_connections_per_host = max_connections_per_host
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.idle_timeout = idle_timeout
+        self._ssl_context = ssl_context
+        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+        self._closed = False
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context for ``https`` (created on first use)."""
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
+    def _loop_pool(self, loop: asyncio.AbstractEventLoop) -> _LoopPool:
+        pool = self._pools.get(loop)
+        if pool is None:
+            for other in [lp for lp in self._pools if lp.is_closed()]:
+                _close_foreign(self._pools.pop(other))
+            pool = self._pools[loop] = _LoopPool(loop)
+        return pool
 
     async def send(self, request: Request, *, sink: BodySink | None = None) -> Response:
         """Send ``request`` and return the response. With ``sink``, a 2xx body is
         passed to ``sink`` chunk by chunk instead of being collected."""
-        raise NotImplementedError
+        if self._closed:
+            raise RuntimeError("s3lite Transport is closed")
+        loop = asyncio.get_running_loop()
+        pools = self._pools.get(loop) or self._loop_pool(loop)
+        key = (request.scheme, request.host)
+        host = pools.hosts.get(key)
+        if host is None:
+            if request.scheme not in _DEFAULT_PORTS:
+                raise ValueError(f"unsupported scheme {request.scheme!r}")
+            host = pools.hosts[key] = _HostPool(
+                pools, request.scheme, request.host, self.max_connections_per_host
+            )
+        body = request.body
+        body_len = body.nbytes if isinstance(body, memoryview) else len(body)
+        head = encode_head(request, body_len)
+        if body_len <= _INLINE_BODY:
+            if body_len:
+                head += body
+            body_len = 0
+
+        conn = await host.acquire(self.idle_timeout)
+        if conn is None:
+            conn = await self._connect(host)
+        try:
+            return await self._exchange(conn, head, body, body_len, request.method, sink)
+        except _Stale:
+            pass
+        # The server closed the reused connection before answering: resend once,
+        # on a fresh connection that takes over the dead one's slot.
+        conn = await self._connect(host)
+        try:
+            return await self._exchange(conn, head, body, body_len, request.method, sink)
+        except _Stale:
+            raise AssertionError("fresh connection reported as stale") from None
+
+    async def _connect(self, host: _HostPool) -> _Conn:
+        """Open a connection for a slot the caller holds (freed on failure)."""
+        ctx = self.ssl_context if host.scheme == "https" else None
+        where = f"{host.scheme}://{host.host}:{host.port}"
+        try:
+            stream = await host.owner.tcp.connect(
+                host.host,
+                host.port,
+                ssl_options=ctx,
+                timeout=self.connect_timeout,
+                max_buffer_size=_MAX_BUFFER,
+            )
+        except BaseException as e:
+            host.free_slot()
+            if isinstance(e, (TimeoutError, asyncio.TimeoutError)):
+                raise TransportTimeout(
+                    f"connecting to {where} timed out", request_sent=False
+                ) from e
+            if isinstance(e, (OSError, StreamClosedError)):
+                raise TransportError(f"cannot connect to {where}: {e}", request_sent=False) from e
+            raise
+        if host.owner.closed:
+            stream.close()
+            host.free_slot()
+            raise RuntimeError("s3lite Transport was closed")
+        stream.set_nodelay(True)
+        conn = _Conn(stream, host, self.read_timeout)
+        host.owner.conns.add(conn)
+        return conn
+
+    async def _exchange(
+        self,
+        conn: _Conn,
+        head: bytes,
+        body: bytes | memoryview,
+        body_len: int,
+        method: str,
+        sink: BodySink | None,
+    ) -> Response:
+        """One request/response on ``conn``; releases ``conn`` unless raising _Stale
+        (then the caller keeps the slot)."""
+        stream = conn.stream
+        reused = conn.uses > 0
+        conn.uses += 1
+        conn.timed_out = False
+        conn.begin()
+        got_head = False
+        try:
+            try:
+                wf = stream.write(head)
+                if body_len:
+                    view = memoryview(body).cast("B")
+                    for start in range(0, body_len, _WRITE_SLICE):
+                        wf = stream.write(view[start : start + _WRITE_SLICE])
+                        wf.add_done_callback(conn.touch)
+                while True:
+                    data = await stream.read_until(b"\r\n\r\n", max_bytes=_MAX_HEAD)
+                    head_ = parse_head(data)
+                    if head_.status >= 200 or head_.status == 101:
+                        break
+                    conn.touch()  # 1xx interim response
+                got_head = True
+                framing = body_framing(method, head_)
+            except (StreamClosedError, OSError) as e:
+                if reused and not got_head and not conn.timed_out and not stream._read_buffer_size:
+                    conn.close()
+                    conn.busy = False
+                    raise _Stale from e
+                raise
+            status = head_.status
+            if framing == 0:
+                content = b""
+            elif sink is not None and 200 <= status < 300:
+                await self._stream_body(conn, framing, sink)
+                content = b""
+            else:
+                content = await self._read_body(conn, framing)
+            reusable = framing is not None and keep_alive(head_) and wf.done()
+        except _Stale:
+            raise
+        except BaseException as e:
+            conn.host.release(conn, False)
+            if conn.timed_out:
+                raise TransportTimeout(
+                    f"no response data within {self.read_timeout} s", request_sent=True
+                ) from e
+            if isinstance(e, (StreamClosedError, OSError)):
+                what = "response body" if got_head else "response"
+                raise TransportError(
+                    f"connection lost before the end of the {what}: {e}", request_sent=True
+                ) from e
+            if isinstance(e, (ValueError, UnsatisfiableReadError)):
+                raise TransportError(f"malformed response: {e}", request_sent=True) from e
+            raise
+        conn.host.release(conn, reusable)
+        return Response(status, head_.headers, content, head_.reason)
+
+    async def _read_body(self, conn: _Conn, framing: int | None) -> bytes:
+        stream = conn.stream
+        if framing is None:
+            data = await stream.read_until_close()
+            if stream.error is not None or conn.timed_out:
+                raise StreamClosedError(real_error=stream.error)
+            return data
+        if framing > 0:
+            if framing <= _CHUNK:
+                return await stream.read_bytes(framing)
+            pieces: list[bytes] = []
+            remaining = framing
+            while remaining:
+                piece = await stream.read_bytes(min(remaining, _CHUNK), partial=True)
+                conn.touch()
+                pieces.append(piece)
+                remaining -= len(piece)
+            return b"".join(pieces)
+        pieces = []
+        while True:
+            size = await self._chunk_size(conn)
+            if not size:
+                break
+            while size:
+                piece = await stream.read_bytes(min(size, _CHUNK), partial=True)
+                conn.touch()
+                pieces.append(piece)
+                size -= len(piece)
+            await self._chunk_end(stream)
+        await self._trailers(stream)
+        return b"".join(pieces)
+
+    async def _stream_body(self, conn: _Conn, framing: int | None, sink: BodySink) -> None:
+        stream = conn.stream
+        if framing is None:
+            try:
+                while True:
+                    piece = await stream.read_bytes(_CHUNK, partial=True)
+                    conn.touch()
+                    result = sink(piece)
+                    if result is not None:
+                        await result
+            except StreamClosedError:
+                if stream.error is not None or conn.timed_out:
+                    raise
+            return
+        if framing > 0:
+            remaining = framing
+            while remaining:
+                piece = await stream.read_bytes(min(remaining, _CHUNK), partial=True)
+                conn.touch()
+                remaining -= len(piece)
+                result = sink(piece)
+                if result is not None:
+                    await result
+            return
+        while True:
+            size = await self._chunk_size(conn)
+            if not size:
+                break
+            while size:
+                piece = await stream.read_bytes(min(size, _CHUNK), partial=True)
+                conn.touch()
+                size -= len(piece)
+                result = sink(piece)
+                if result is not None:
+                    await result
+            await self._chunk_end(stream)
+        await self._trailers(stream)
+
+    @staticmethod
+    async def _chunk_size(conn: _Conn) -> int:
+        line = await conn.stream.read_until(b"\r\n", max_bytes=4096)
+        conn.touch()
+        size = line.split(b";", 1)[0].strip()
+        try:
+            return int(size, 16)
+        except ValueError:
+            raise ValueError(f"bad chunk size line {line[:80]!r}") from None
+
+    @staticmethod
+    async def _chunk_end(stream: IOStream) -> None:
+        if await stream.read_bytes(2) != b"\r\n":
+            raise ValueError("chunk not followed by CRLF")
+
+    @staticmethod
+    async def _trailers(stream: IOStream) -> None:
+        total = 0
+        while True:
+            line = await stream.read_until(b"\r\n", max_bytes=_MAX_HEAD)
+            if line == b"\r\n":
+                return
+            total += len(line)
+            if total > _MAX_HEAD:
+                raise ValueError("trailers too large")
 
     async def close(self) -> None:
-        """Close every pooled connection."""
-        raise NotImplementedError
+        """Close every pooled connection; ``send`` raises afterwards."""
+        self._closed = True
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        pools, self._pools = self._pools, {}
+        for loop, pool in pools.items():
+            if loop is current:
+                pool.close()
+            else:
+                _close_foreign(pool)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._pools)} loop(s)"
+        return f"<s3lite.Transport {state}>"
+
+
+def _close_foreign(pool: _LoopPool) -> None:
+    """Close a pool that belongs to another event loop, as safely as that allows."""
+    loop = pool.loop
+    if loop.is_running():
+        # Its connections are registered with that (running) loop: close there.
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
+            loop.call_soon_threadsafe(pool.close)
+        return
+    with contextlib.suppress(Exception):
+        pool.close()
