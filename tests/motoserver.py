@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 _CHILD = textwrap.dedent(
     """
-    import sys
+    import logging, sys
     from moto.server import ThreadedMotoServer
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(server.get_host_and_port()[1], flush=True)

@@ -1,0 +1,941 @@
+"""The async S3 client: builds requests, signs them, sends them, retries.
+
+Each method is a thin composition of the pure parts: ``protocol`` and ``xml``
+build the request and read the response, ``signing`` signs every attempt,
+``retries`` decides whether to try again, ``transport`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import inspect
+import logging
+import math
+import os
+import ssl
+import tempfile
+import time
+import zlib
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any, TypeAlias, TypeVar
+
+from . import xml
+from .credentials import CredentialProvider, Credentials
+from .errors import S3Error, TransportError
+from .messages import Request, Response, uri_encode
+from .models import CommonPrefix, DeleteError, ObjectInfo, ObjectSummary, PutResult, S3Object
+from .protocol import AddressingStyle, Endpoint, error_from_response, object_info
+from .retries import SKEW_CODES, RetryConfig, backoff_delay, clock_skew, is_retryable
+from .signing import EMPTY_SHA256, UNSIGNED_PAYLOAD, presign, sign
+from .transport import BodySink, Transport
+
+__all__ = ["Body", "S3Client"]
+
+log = logging.getLogger("s3lite")
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+MIN_PART_SIZE = 5 * MiB
+MAX_PARTS = 10_000
+MAX_COPY_SIZE = 5 * GiB  # the largest object a single CopyObject may copy
+COPY_PART_SIZE = 512 * MiB
+DELETE_BATCH = 1000
+# Bodies at least this large are hashed off the event loop (hashlib releases the GIL).
+_HASH_IN_THREAD = 256 * KiB
+# Over TLS, bodies at least this large go as UNSIGNED-PAYLOAD with a CRC32 checksum:
+# TLS already protects them in flight and CRC32 is many times cheaper than SHA-256.
+_UNSIGNED_OVER_TLS = 1 * MiB
+
+_T = TypeVar("_T")
+Body: TypeAlias = "bytes | bytearray | memoryview | str | IO[bytes] | AsyncIterable[bytes]"
+Range: TypeAlias = "tuple[int, int | None]"
+
+
+class S3Client:
+    """An async S3 client. Use as ``async with S3Client(...) as s3:`` or call :meth:`close`.
+
+    ``credentials`` may be :class:`Credentials`, any :class:`CredentialProvider`,
+    or None for the AWS default chain. ``endpoint_url`` None means AWS itself;
+    an explicit endpoint (MinIO, Ceph, moto) uses path-style addressing unless
+    ``addressing_style="virtual"``. The client is not bound to an event loop: it
+    may be created anywhere and used from any loop.
+    """
+
+    def __init__(
+        self,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        credentials: Credentials | CredentialProvider | None = None,
+        *,
+        addressing_style: AddressingStyle = "auto",
+        verify: bool | str = True,
+        max_connections: int = 10,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        retry: RetryConfig | None = None,
+        multipart_threshold: int = 8 * MiB,
+        multipart_chunksize: int = 8 * MiB,
+        max_concurrency: int = 4,
+    ) -> None:
+        if addressing_style not in ("auto", "path", "virtual"):
+            raise ValueError(
+                f"addressing_style must be auto, path or virtual: {addressing_style!r}"
+            )
+        if multipart_chunksize < MIN_PART_SIZE:
+            raise ValueError(f"multipart_chunksize must be at least 5 MiB ({MIN_PART_SIZE})")
+        if multipart_threshold < 1 or max_concurrency < 1 or max_connections < 1:
+            raise ValueError(
+                "multipart_threshold, max_concurrency and max_connections must be >= 1"
+            )
+        self.region = region or _default_region()
+        self._endpoint = (
+            Endpoint.from_url(endpoint_url, addressing_style)
+            if endpoint_url
+            else Endpoint.for_region(self.region, addressing_style)
+        )
+        self._provider = _as_provider(credentials)
+        self._transport = Transport(
+            max_connections_per_host=max_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            ssl_context=_ssl_context(verify) if self._endpoint.scheme == "https" else None,
+        )
+        self._retry = retry or RetryConfig()
+        self._threshold = multipart_threshold
+        self._chunksize = multipart_chunksize
+        self._concurrency = max_concurrency
+        self._skew = timedelta(0)
+        self._last_credentials: Credentials | None = (
+            credentials if isinstance(credentials, Credentials) else None
+        )
+
+    def __repr__(self) -> str:
+        ep = self._endpoint
+        return f"S3Client(region={self.region!r}, endpoint={ep.scheme}://{ep.host}{ep.base_path})"
+
+    async def __aenter__(self) -> S3Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._transport.close()
+
+    # -- objects ---------------------------------------------------------------
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: Body,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        sse: str | None = None,
+        sse_kms_key_id: str | None = None,
+    ) -> PutResult:
+        """Upload ``body`` (bytes, str, a binary file, or an async iterable of bytes).
+
+        Bodies larger than ``multipart_threshold`` go as a multipart upload that
+        holds at most ``max_concurrency + 1`` parts in memory and is aborted if
+        anything fails, so nothing is left behind.
+        """
+        _check_key(bucket, key)
+        headers = _write_headers(content_type, metadata, sse, sse_kms_key_id)
+        conditions = _conditions(if_match, if_none_match)
+        if isinstance(body, str):
+            body = body.encode()
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            data = memoryview(body).cast("B")
+            if len(data) <= self._threshold:
+                return await self._put_single(bucket, key, data, {**headers, **conditions})
+            size = max(self._chunksize, math.ceil(len(data) / MAX_PARTS))
+            slices = (data[i : i + size] for i in range(0, len(data), size))
+            return await self._put_multipart(bucket, key, _aiter(slices), headers, conditions)
+        if hasattr(body, "read"):
+            parts = _file_parts(body, self._chunksize)  # type: ignore[arg-type]
+        elif isinstance(body, AsyncIterable):
+            parts = _stream_parts(body, self._chunksize)
+        else:
+            raise TypeError(
+                f"cannot upload a {type(body).__name__}: "
+                "give bytes, str, a binary file or an async iterable of bytes"
+            )
+        # Read ahead up to the threshold: a small stream is one plain PUT.
+        head: list[bytes] = []
+        total = 0
+        async for part in parts:
+            head.append(part)
+            total += len(part)
+            if total > self._threshold:
+                break
+        if total <= self._threshold:
+            return await self._put_single(bucket, key, b"".join(head), {**headers, **conditions})
+        return await self._put_multipart(bucket, key, _chain(head, parts), headers, conditions)
+
+    async def get_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        range: Range | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        sink: BodySink | None = None,
+    ) -> S3Object:
+        """Download an object. ``range=(first, last)`` is inclusive (``last`` None: to the end).
+
+        With ``sink`` (a function taking each chunk of bytes, sync or async) the
+        body is streamed to it and ``.body`` is empty. A stream cut midway is
+        resumed from where it stopped, pinned to the same ETag.
+        """
+        _check_key(bucket, key)
+        headers = _conditions(if_match, if_none_match)
+        if range is not None:
+            headers["range"] = _range_header(range)
+        if sink is None:
+            resp = await self._call(
+                self._endpoint.request("GET", bucket, key, headers=headers), bucket=bucket, key=key
+            )
+            return _s3_object(key, resp)
+        return await self._get_streaming(bucket, key, headers, range, sink)
+
+    async def download_file(
+        self, bucket: str, key: str, path: str | os.PathLike[str]
+    ) -> ObjectInfo:
+        """Stream an object into a local file, atomically (a temporary file, then a rename)."""
+        target = os.fspath(path)
+        fd, tmp = tempfile.mkstemp(prefix=".s3lite-", dir=os.path.dirname(os.path.abspath(target)))
+        try:
+            with os.fdopen(fd, "wb") as f:
+
+                def write(chunk: bytes) -> None:
+                    f.write(chunk)
+
+                info = await self.get_object(bucket, key, sink=write)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return info
+
+    async def head_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> ObjectInfo:
+        """An object's metadata; raises :class:`NoSuchKey` if there is none."""
+        _check_key(bucket, key)
+        req = self._endpoint.request(
+            "HEAD", bucket, key, headers=_conditions(if_match, if_none_match)
+        )
+        resp = await self._call(req, bucket=bucket, key=key)
+        return object_info(key, resp.headers)
+
+    async def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[ObjectSummary | CommonPrefix]:
+        """Every object (and, with ``delimiter``, every common prefix) under ``prefix``,
+        page after page (ListObjectsV2, one request per ``page_size`` entries)."""
+        if not 1 <= page_size <= 1000:
+            raise ValueError("page_size must be between 1 and 1000")
+        token: str | None = None
+        while True:
+            query = [("list-type", "2"), ("encoding-type", "url"), ("max-keys", str(page_size))]
+            if prefix:
+                query.append(("prefix", prefix))
+            if delimiter:
+                query.append(("delimiter", delimiter))
+            if token:
+                query.append(("continuation-token", token))
+            elif start_after:
+                query.append(("start-after", start_after))
+            resp = await self._call(
+                self._endpoint.request("GET", bucket, query=query), bucket=bucket
+            )
+            page = xml.parse_list_objects_v2(resp.body)
+            # S3 sorts objects and prefixes together; merge them back into key order.
+            entries: list[ObjectSummary | CommonPrefix] = [*page.objects, *page.prefixes]
+            if page.objects and page.prefixes:
+                entries.sort(key=lambda e: e.key if isinstance(e, ObjectSummary) else e.prefix)
+            for entry in entries:
+                yield entry
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    async def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        sse: str | None = None,
+        sse_kms_key_id: str | None = None,
+        size: int | None = None,
+    ) -> PutResult:
+        """Server-side copy. ``if_match`` applies to the source. Giving ``metadata``
+        or ``content_type`` replaces them; otherwise they are copied. Objects over
+        5 GiB (``size`` if known, else found out from S3's refusal) are copied part
+        by part with UploadPartCopy."""
+        _check_key(src_bucket, src_key)
+        _check_key(dst_bucket, dst_key)
+        headers = _write_headers(content_type, metadata, sse, sse_kms_key_id)
+        if metadata is not None or content_type is not None:
+            headers["x-amz-metadata-directive"] = "REPLACE"
+        if size is None or size <= MAX_COPY_SIZE:
+            headers["x-amz-copy-source"] = _copy_source(src_bucket, src_key)
+            if if_match:
+                headers["x-amz-copy-source-if-match"] = if_match
+            if if_none_match:
+                headers["if-none-match"] = if_none_match
+            req = self._endpoint.request("PUT", dst_bucket, dst_key, headers=headers)
+            try:
+                resp = await self._call(req, bucket=dst_bucket, key=dst_key, error_in_200=True)
+                return PutResult(
+                    xml.parse_copy_result(resp.body), resp.headers.get("x-amz-version-id")
+                )
+            except S3Error as exc:
+                if not _too_large_to_copy(exc):
+                    raise
+        info = await self.head_object(src_bucket, src_key, if_match=if_match)
+        return await self._copy_multipart(
+            src_bucket, src_key, dst_bucket, dst_key, info, headers, if_none_match
+        )
+
+    async def delete_object(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
+        """Delete one object (deleting a missing key is not an error, as in S3)."""
+        _check_key(bucket, key)
+        req = self._endpoint.request("DELETE", bucket, key, headers=_conditions(if_match, None))
+        await self._call(req, bucket=bucket, key=key)
+
+    async def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[DeleteError]:
+        """Delete any number of keys, 1,000 per DeleteObjects request; returns the failures."""
+        batch: list[str] = []
+        batches: list[list[str]] = []
+        for key in keys:
+            _check_key(bucket, key)
+            batch.append(key)
+            if len(batch) == DELETE_BATCH:
+                batches.append(batch)
+                batch = []
+        if batch:
+            batches.append(batch)
+        results = await _bounded_gather(
+            (self._delete_batch(bucket, b) for b in batches), self._concurrency
+        )
+        return [err for errs in results for err in errs]
+
+    def presign_url(self, method: str, bucket: str, key: str, expires_in: int = 3600) -> str:
+        """A presigned URL for ``method`` on ``bucket``/``key``, valid ``expires_in`` seconds.
+
+        Needs credentials already at hand: static ones, or ones fetched by an
+        earlier request or by ``await s3.get_credentials()``.
+        """
+        if not 1 <= expires_in <= 7 * 24 * 3600:
+            raise ValueError("expires_in must be between 1 second and 7 days")
+        _check_key(bucket, key)
+        creds = self._last_credentials
+        now = _utcnow() + self._skew
+        if creds is None or (creds.expiration is not None and creds.expiration <= now):
+            raise S3Error(
+                "presign_url needs credentials at hand: pass static credentials, or "
+                "call 'await client.get_credentials()' first",
+                code="NoCredentials",
+            )
+        req = self._endpoint.request(method.upper(), bucket, key)
+        return presign(req, creds, self.region, "s3", now, expires_in)
+
+    async def get_credentials(self) -> Credentials:
+        """The credentials requests are signed with now (resolved and cached)."""
+        creds = await self._provider.get_credentials()
+        self._last_credentials = creds
+        return creds
+
+    # -- multipart -------------------------------------------------------------
+
+    async def create_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+        sse: str | None = None,
+        sse_kms_key_id: str | None = None,
+    ) -> str:
+        """Start a multipart upload; returns its upload id."""
+        _check_key(bucket, key)
+        headers = _write_headers(content_type, metadata, sse, sse_kms_key_id)
+        req = self._endpoint.request("POST", bucket, key, query=[("uploads", "")], headers=headers)
+        # Not idempotent: a second upload id would be left behind, so a request
+        # that reached S3 is never sent again.
+        resp = await self._call(req, bucket=bucket, key=key, idempotent=False)
+        return xml.parse_initiate_multipart(resp.body)
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, body: bytes | memoryview
+    ) -> str:
+        """Upload one part (1-10,000); returns its ETag."""
+        _check_part_number(part_number)
+        query = [("partNumber", str(part_number)), ("uploadId", upload_id)]
+        req = self._endpoint.request("PUT", bucket, key, query=query, body=body)
+        payload_hash = await self._prepare_body(req)
+        resp = await self._call(req, bucket=bucket, key=key, payload_hash=payload_hash)
+        return resp.headers.get("etag", "")
+
+    async def upload_part_copy(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        src_bucket: str,
+        src_key: str,
+        *,
+        range: Range | None = None,
+        if_match: str | None = None,
+    ) -> str:
+        """Copy a byte range of another object in as one part; returns its ETag."""
+        _check_part_number(part_number)
+        headers = {"x-amz-copy-source": _copy_source(src_bucket, src_key)}
+        if range is not None:
+            headers["x-amz-copy-source-range"] = _range_header(range)
+        if if_match:
+            headers["x-amz-copy-source-if-match"] = if_match
+        query = [("partNumber", str(part_number)), ("uploadId", upload_id)]
+        req = self._endpoint.request("PUT", bucket, key, query=query, headers=headers)
+        resp = await self._call(req, bucket=bucket, key=key, error_in_200=True)
+        return xml.parse_copy_result(resp.body)
+
+    async def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> PutResult:
+        """Join the uploaded ``(part number, etag)`` parts into the object."""
+        body = xml.build_complete_multipart(parts)
+        req = self._endpoint.request(
+            "POST",
+            bucket,
+            key,
+            query=[("uploadId", upload_id)],
+            headers={"content-type": "application/xml", **_conditions(if_match, if_none_match)},
+            body=body,
+        )
+        payload_hash = await self._prepare_body(req)
+        resp = await self._call(
+            req,
+            bucket=bucket,
+            key=key,
+            payload_hash=payload_hash,
+            idempotent=False,
+            error_in_200=True,
+        )
+        return PutResult(xml.parse_copy_result(resp.body), resp.headers.get("x-amz-version-id"))
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """Abort a multipart upload, freeing its parts."""
+        req = self._endpoint.request("DELETE", bucket, key, query=[("uploadId", upload_id)])
+        await self._call(req, bucket=bucket, key=key)
+
+    # -- buckets ---------------------------------------------------------------
+
+    async def create_bucket(self, bucket: str) -> None:
+        """Create a bucket in the client's region."""
+        body = b""
+        if self.region != "us-east-1":
+            body = (
+                '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                f"<LocationConstraint>{self.region}</LocationConstraint></CreateBucketConfiguration>"
+            ).encode()
+        req = self._endpoint.request("PUT", bucket, body=body)
+        payload_hash = await self._prepare_body(req)
+        await self._call(req, bucket=bucket, payload_hash=payload_hash)
+
+    async def delete_bucket(self, bucket: str) -> None:
+        """Delete an (empty) bucket."""
+        await self._call(self._endpoint.request("DELETE", bucket), bucket=bucket)
+
+    async def head_bucket(self, bucket: str) -> None:
+        """Check that a bucket exists and is reachable; raises NoSuchBucket or AccessDenied."""
+        await self._call(self._endpoint.request("HEAD", bucket), bucket=bucket)
+
+    # -- internals -------------------------------------------------------------
+
+    async def _call(
+        self,
+        request: Request,
+        *,
+        bucket: str | None = None,
+        key: str | None = None,
+        payload_hash: str = EMPTY_SHA256,
+        idempotent: bool = True,
+        error_in_200: bool = False,
+        sink: BodySink | None = None,
+    ) -> Response:
+        """Send ``request``, signing every attempt afresh, retrying what is safe to retry."""
+        config = self._retry
+        started = time.monotonic()
+        headers = request.headers
+        attempt = 0
+        while True:
+            attempt += 1
+            request.headers = dict(headers)
+            creds = await self.get_credentials()
+            sign(request, creds, self.region, "s3", _utcnow() + self._skew, payload_hash)
+            response: Response | None = None
+            try:
+                response = await self._transport.send(request, sink=sink)
+            except TransportError as exc:
+                error: S3Error = exc
+                exc.bucket, exc.key = bucket, key
+            else:
+                if response.status < 300 and not (
+                    error_in_200 and xml.is_error_body(response.body)
+                ):
+                    return response
+                error = error_from_response(response, bucket, key)
+            if attempt >= config.max_attempts:
+                raise error
+            if sink is not None and isinstance(error, TransportError):
+                raise error  # part of the body may be in the sink: the caller resumes
+            if error.code in SKEW_CODES and response is not None:
+                skew = clock_skew(response.headers.get("date"))
+                if skew is None or abs(skew - self._skew) < timedelta(seconds=5):
+                    raise error  # not a clock problem we can fix
+                log.warning(
+                    "correcting for a clock skew of %.0f s against %s",
+                    skew.total_seconds(),
+                    request.host,
+                )
+                self._skew = skew
+            elif not is_retryable(error, idempotent=idempotent):
+                raise error
+            delay = backoff_delay(attempt, config)
+            if time.monotonic() - started + delay > config.deadline:
+                raise error
+            log.debug(
+                "retrying %s %s after %s (attempt %d)",
+                request.method,
+                request.path,
+                error.code,
+                attempt,
+            )
+            await asyncio.sleep(delay)
+
+    async def _prepare_body(self, request: Request) -> str:
+        """Checksum ``request.body`` for signing; returns the payload hash to sign."""
+        body = request.body
+        if not body:
+            return EMPTY_SHA256
+        if request.scheme == "https" and len(body) >= _UNSIGNED_OVER_TLS:
+            crc = await _off_loop(zlib.crc32, body)
+            request.headers["x-amz-checksum-crc32"] = base64.b64encode(
+                crc.to_bytes(4, "big")
+            ).decode()
+            return UNSIGNED_PAYLOAD
+        if len(body) >= _HASH_IN_THREAD:
+            return await _off_loop(_sha256_hex, body)
+        return hashlib.sha256(body).hexdigest()
+
+    async def _put_single(
+        self, bucket: str, key: str, body: bytes | memoryview, headers: dict[str, str]
+    ) -> PutResult:
+        req = self._endpoint.request("PUT", bucket, key, headers=headers, body=body)
+        payload_hash = await self._prepare_body(req)
+        resp = await self._call(req, bucket=bucket, key=key, payload_hash=payload_hash)
+        return PutResult(resp.headers.get("etag", ""), resp.headers.get("x-amz-version-id"))
+
+    async def _put_multipart(
+        self,
+        bucket: str,
+        key: str,
+        parts: AsyncIterator[bytes | memoryview],
+        headers: dict[str, str],
+        conditions: dict[str, str],
+    ) -> PutResult:
+        upload_id = await self.create_multipart_upload(bucket, key, **_header_args(headers))
+        slots = asyncio.Semaphore(self._concurrency)
+        etags: dict[int, str] = {}
+        tasks: list[asyncio.Task[None]] = []
+
+        async def upload(number: int, data: bytes | memoryview) -> None:
+            try:
+                etags[number] = await self.upload_part(bucket, key, upload_id, number, data)
+            finally:
+                slots.release()
+
+        try:
+            number = 0
+            while True:
+                # Take a slot before reading the next part: at most `concurrency`
+                # parts are in memory, however large the stream.
+                await slots.acquire()
+                if any(t.done() and t.exception() for t in tasks):
+                    slots.release()
+                    break
+                data = await anext(parts, None)
+                if data is None:
+                    slots.release()
+                    break
+                number += 1
+                if number > MAX_PARTS:
+                    raise ValueError(
+                        f"upload of s3://{bucket}/{key} needs more than {MAX_PARTS} parts: "
+                        "raise multipart_chunksize"
+                    )
+                tasks.append(asyncio.ensure_future(upload(number, data)))
+            await asyncio.gather(*tasks)
+            return await self.complete_multipart_upload(
+                bucket, key, upload_id, sorted(etags.items()), **_condition_args(conditions)
+            )
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._abort_quietly(bucket, key, upload_id)
+            raise
+
+    async def _abort_quietly(self, bucket: str, key: str, upload_id: str) -> None:
+        try:
+            await asyncio.shield(self.abort_multipart_upload(bucket, key, upload_id))
+        except Exception as exc:  # the original failure matters more; say what is left behind
+            log.warning(
+                "could not abort multipart upload %s of s3://%s/%s: %s", upload_id, bucket, key, exc
+            )
+
+    async def _copy_multipart(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        source: ObjectInfo,
+        headers: dict[str, str],
+        if_none_match: str | None,
+    ) -> PutResult:
+        args = _header_args(headers)
+        if (
+            "x-amz-metadata-directive" not in headers
+        ):  # copy what the source has, as CopyObject would
+            args.update(content_type=source.content_type, metadata=source.metadata)
+        upload_id = await self.create_multipart_upload(dst_bucket, dst_key, **args)
+        part = max(COPY_PART_SIZE, math.ceil(source.size / MAX_PARTS))
+        ranges = [(i, min(i + part, source.size) - 1) for i in range(0, source.size, part)]
+        try:
+            etags = await _bounded_gather(
+                (
+                    self.upload_part_copy(
+                        dst_bucket,
+                        dst_key,
+                        upload_id,
+                        n,
+                        src_bucket,
+                        src_key,
+                        range=r,
+                        if_match=source.etag,
+                    )
+                    for n, r in enumerate(ranges, 1)
+                ),
+                self._concurrency,
+            )
+            return await self.complete_multipart_upload(
+                dst_bucket,
+                dst_key,
+                upload_id,
+                list(enumerate(etags, 1)),
+                if_none_match=if_none_match,
+            )
+        except BaseException:
+            await self._abort_quietly(dst_bucket, dst_key, upload_id)
+            raise
+
+    async def _get_streaming(
+        self, bucket: str, key: str, headers: dict[str, str], range: Range | None, sink: BodySink
+    ) -> S3Object:
+        received = 0
+
+        async def counting_sink(chunk: bytes) -> None:
+            nonlocal received
+            result = sink(chunk)
+            if inspect.isawaitable(result):
+                await result
+            received += len(chunk)
+
+        first, last = range if range else (0, None)
+        etag = headers.get("if-match")
+        attempt = 0
+        while True:
+            attempt += 1
+            attempt_headers = dict(headers)
+            if received:  # resume after what the sink already has, pinned to the same object
+                attempt_headers["if-match"] = etag or ""
+                attempt_headers["range"] = _range_header((first + received, last))
+            req = self._endpoint.request("GET", bucket, key, headers=attempt_headers)
+            try:
+                resp = await self._call(req, bucket=bucket, key=key, sink=counting_sink)
+            except TransportError as exc:
+                etag = etag or exc.headers.get("etag")
+                if attempt >= self._retry.max_attempts or (received and not etag):
+                    raise
+                log.debug("resuming GET s3://%s/%s at byte %d", bucket, key, first + received)
+                await asyncio.sleep(backoff_delay(attempt, self._retry))
+                continue
+            return _s3_object(key, resp)
+
+    async def _delete_batch(self, bucket: str, keys: list[str]) -> list[DeleteError]:
+        body = xml.build_delete_objects(keys)
+        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        req = self._endpoint.request(
+            "POST",
+            bucket,
+            query=[("delete", "")],
+            headers={"content-md5": md5, "content-type": "application/xml"},
+            body=body,
+        )
+        payload_hash = await self._prepare_body(req)
+        # Deleting the same keys twice has the same result: safe to resend.
+        resp = await self._call(req, bucket=bucket, payload_hash=payload_hash, error_in_200=True)
+        return xml.parse_delete_result(resp.body)
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _sha256_hex(data: bytes | memoryview) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _off_loop(fn: Callable[[bytes | memoryview], _T], data: bytes | memoryview) -> _T:
+    if len(data) < _HASH_IN_THREAD:
+        return fn(data)
+    return await asyncio.get_running_loop().run_in_executor(None, fn, data)
+
+
+def _default_region() -> str:
+    from . import credentials
+
+    resolve = getattr(credentials, "resolve_region", None)
+    region = resolve() if resolve is not None else None
+    return (
+        region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )
+
+
+def _as_provider(credentials: Credentials | CredentialProvider | None) -> CredentialProvider:
+    from . import credentials as mod
+
+    if credentials is None:
+        return mod.default_chain()  # type: ignore[attr-defined,no-any-return]
+    if isinstance(credentials, Credentials):
+        return mod.StaticProvider(credentials)  # type: ignore[attr-defined,no-any-return]
+    if not isinstance(credentials, CredentialProvider):
+        raise TypeError(
+            "credentials must be Credentials or have 'async get_credentials()', "
+            f"not {type(credentials).__name__}"
+        )
+    return credentials
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    if verify is False:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return ssl.create_default_context()
+
+
+def _check_key(bucket: str, key: str) -> None:
+    if not bucket:
+        raise ValueError("bucket name must not be empty")
+    if not key:
+        raise ValueError("object key must not be empty")
+    if len(key.encode("utf-8", "surrogatepass")) > 1024:
+        raise ValueError(f"object key is longer than S3's 1,024 bytes: {key[:50]!r}...")
+
+
+def _check_part_number(number: int) -> None:
+    if not 1 <= number <= MAX_PARTS:
+        raise ValueError(f"part_number must be between 1 and {MAX_PARTS}, not {number}")
+
+
+def _range_header(range: Range) -> str:
+    first, last = range
+    if first < 0 or (last is not None and last < first):
+        raise ValueError(f"range must be (first, last) with 0 <= first <= last, not {range!r}")
+    return f"bytes={first}-{'' if last is None else last}"
+
+
+def _conditions(if_match: str | None, if_none_match: str | None) -> dict[str, str]:
+    headers = {}
+    if if_match:
+        headers["if-match"] = if_match
+    if if_none_match:
+        headers["if-none-match"] = if_none_match
+    return headers
+
+
+def _condition_args(headers: dict[str, str]) -> dict[str, Any]:
+    return {"if_match": headers.get("if-match"), "if_none_match": headers.get("if-none-match")}
+
+
+def _write_headers(
+    content_type: str | None,
+    metadata: dict[str, str] | None,
+    sse: str | None,
+    sse_kms_key_id: str | None,
+) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if content_type:
+        headers["content-type"] = content_type
+    for name, value in (metadata or {}).items():
+        if (
+            not name
+            or not (name + value).isascii()
+            or not name.replace("-", "").replace("_", "").isalnum()
+        ):
+            raise ValueError(
+                "metadata names must be ASCII letters, digits, '-' or '_', and values ASCII: "
+                f"{name!r}"
+            )
+        headers[f"x-amz-meta-{name.lower()}"] = value
+    if sse:
+        if sse not in ("AES256", "aws:kms", "aws:kms:dsse"):
+            raise ValueError(f"sse must be 'AES256' or 'aws:kms', not {sse!r}")
+        headers["x-amz-server-side-encryption"] = sse
+    if sse_kms_key_id:
+        headers["x-amz-server-side-encryption-aws-kms-key-id"] = sse_kms_key_id
+    return headers
+
+
+def _header_args(headers: dict[str, str]) -> dict[str, Any]:
+    """The keyword arguments of create_multipart_upload that ``headers`` came from."""
+    return {
+        "content_type": headers.get("content-type"),
+        "metadata": {k[11:]: v for k, v in headers.items() if k.startswith("x-amz-meta-")} or None,
+        "sse": headers.get("x-amz-server-side-encryption"),
+        "sse_kms_key_id": headers.get("x-amz-server-side-encryption-aws-kms-key-id"),
+    }
+
+
+def _copy_source(bucket: str, key: str) -> str:
+    return f"/{uri_encode(bucket)}/{uri_encode(key, safe='/')}"
+
+
+def _too_large_to_copy(exc: S3Error) -> bool:
+    return exc.code in ("InvalidRequest", "EntityTooLarge") and "size" in exc.message.lower()
+
+
+def _s3_object(key: str, resp: Response) -> S3Object:
+    info = object_info(key, resp.headers, body=resp.body)
+    assert isinstance(info, S3Object)
+    return info
+
+
+async def _aiter(items: Iterable[memoryview]) -> AsyncIterator[memoryview]:
+    for item in items:
+        yield item
+
+
+async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    while head:
+        yield head.pop(0)
+    async for item in rest:
+        yield item
+
+
+async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
+    """Parts of ``size`` bytes from a binary file, read off the event loop."""
+    loop = asyncio.get_running_loop()
+
+    def read_part() -> bytes:
+        chunks = []
+        want = size
+        while want:
+            chunk = f.read(want)
+            if not chunk:
+                break
+            if isinstance(chunk, str):
+                raise TypeError("put_object needs a file opened in binary mode ('rb')")
+            chunks.append(chunk)
+            want -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    while True:
+        part = await loop.run_in_executor(None, read_part)
+        if not part:
+            return
+        yield part
+        if len(part) < size:
+            return
+
+
+async def _stream_parts(stream: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+    """Parts of exactly ``size`` bytes (the last may be shorter) from an async stream."""
+    buf = bytearray()
+    async for chunk in stream:
+        buf += chunk
+        while len(buf) >= size:
+            yield bytes(buf[:size])
+            del buf[:size]
+    if buf:
+        yield bytes(buf)
+
+
+async def _bounded_gather(coros: Iterable[Awaitable[Any]], limit: int) -> list[Any]:
+    """Await ``coros`` with at most ``limit`` running at once; results in order.
+    The first failure cancels the rest."""
+    slots = asyncio.Semaphore(limit)
+
+    async def run(coro: Awaitable[Any]) -> Any:
+        async with slots:
+            return await coro
+
+    tasks = [asyncio.ensure_future(run(c)) for c in coros]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -1,0 +1,80 @@
+"""What the client returns: small frozen dataclasses, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "CommonPrefix",
+    "DeleteError",
+    "ListPage",
+    "ObjectInfo",
+    "ObjectSummary",
+    "PutResult",
+    "S3Object",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """An object's metadata, as HEAD (or GET) answers it."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    version_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class S3Object(ObjectInfo):
+    """An object with its body (empty when the body was streamed to a sink)."""
+
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSummary:
+    """One object of a listing."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    storage_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommonPrefix:
+    """A "folder" of a delimited listing: every key under ``prefix``."""
+
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One ListObjectsV2 page."""
+
+    objects: list[ObjectSummary]
+    prefixes: list[CommonPrefix]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """What a write (put, copy, completed multipart upload) returns."""
+
+    etag: str
+    version_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteError:
+    """A key that DeleteObjects could not delete."""
+
+    key: str
+    code: str
+    message: str

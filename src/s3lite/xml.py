@@ -1,0 +1,167 @@
+"""S3's XML bodies: parsing responses and building requests. Pure functions.
+
+Parsing is namespace-agnostic (S3-compatible servers differ) and never lets a
+parser traceback escape: malformed XML becomes an :class:`S3Error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import unquote_plus
+from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
+
+from .errors import S3Error
+from .models import CommonPrefix, DeleteError, ListPage, ObjectSummary
+
+__all__ = [
+    "ErrorBody",
+    "build_complete_multipart",
+    "build_delete_objects",
+    "is_error_body",
+    "parse_copy_result",
+    "parse_delete_result",
+    "parse_error",
+    "parse_initiate_multipart",
+    "parse_list_objects_v2",
+    "parse_timestamp",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    code: str
+    message: str
+    request_id: str | None
+
+
+def _root(body: bytes, what: str) -> ET.Element:
+    try:
+        root = ET.fromstring(body.lstrip())
+    except ET.ParseError as exc:
+        snippet = body[:200].decode("utf-8", "replace")
+        raise S3Error(
+            f"malformed XML in {what} response ({exc}): {snippet!r}", code="MalformedResponse"
+        ) from None
+    for el in root.iter():  # drop namespaces once, so lookups are plain tag names
+        if el.tag[0] == "{":
+            el.tag = el.tag.rpartition("}")[2]
+    return root
+
+
+def _text(el: ET.Element, tag: str, default: str = "") -> str:
+    child = el.find(tag)
+    return child.text or default if child is not None else default
+
+
+def _required(el: ET.Element, tag: str, what: str) -> str:
+    child = el.find(tag)
+    if child is None or child.text is None:
+        raise S3Error(f"{what} response has no <{tag}>", code="MalformedResponse")
+    return child.text
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO 8601 timestamp as S3 writes it (``2024-01-02T03:04:05.000Z``), timezone-aware."""
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise S3Error(f"bad timestamp {value!r}", code="MalformedResponse") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def is_error_body(body: bytes) -> bool:
+    """Whether a (2xx) body is an ``<Error>`` document (CopyObject and
+    CompleteMultipartUpload can fail after answering 200)."""
+    head = body[:512].lstrip()
+    if head.startswith(b"<?xml"):
+        head = head[head.find(b"?>") + 2 :].lstrip()
+    return head.startswith(b"<Error>") or head.startswith(b"<Error ")
+
+
+def parse_error(body: bytes) -> ErrorBody:
+    """S3's ``<Error>`` document. An unreadable body gives code ``""``."""
+    try:
+        root = _root(body, "error")
+    except S3Error:
+        return ErrorBody("", body[:200].decode("utf-8", "replace"), None)
+    return ErrorBody(_text(root, "Code"), _text(root, "Message"), _text(root, "RequestId") or None)
+
+
+def parse_list_objects_v2(body: bytes) -> ListPage:
+    """A ListObjectsV2 page; keys and prefixes decoded if ``encoding-type=url`` was asked."""
+    root = _root(body, "ListObjectsV2")
+    decode = unquote_plus if _text(root, "EncodingType") == "url" else (lambda s: s)
+    objects = [
+        ObjectSummary(
+            key=decode(_required(c, "Key", "ListObjectsV2")),
+            size=int(_text(c, "Size", "0")),
+            etag=_text(c, "ETag"),
+            last_modified=parse_timestamp(_required(c, "LastModified", "ListObjectsV2")),
+            storage_class=_text(c, "StorageClass") or None,
+        )
+        for c in root.iterfind("Contents")
+    ]
+    prefixes = [
+        CommonPrefix(decode(_required(p, "Prefix", "ListObjectsV2")))
+        for p in root.iterfind("CommonPrefixes")
+    ]
+    truncated = _text(root, "IsTruncated").lower() == "true"
+    token = _text(root, "NextContinuationToken") or None if truncated else None
+    if truncated and token is None:
+        raise S3Error("truncated listing without a continuation token", code="MalformedResponse")
+    return ListPage(objects, prefixes, token)
+
+
+def parse_initiate_multipart(body: bytes) -> str:
+    """The upload id of a CreateMultipartUpload response."""
+    return _required(_root(body, "CreateMultipartUpload"), "UploadId", "CreateMultipartUpload")
+
+
+def parse_copy_result(body: bytes) -> str:
+    """The ETag of a CopyObject, UploadPartCopy or CompleteMultipartUpload response."""
+    return _required(_root(body, "copy"), "ETag", "copy")
+
+
+def parse_delete_result(body: bytes) -> list[DeleteError]:
+    """The failures listed in a DeleteObjects response."""
+    root = _root(body, "DeleteObjects")
+    return [
+        DeleteError(_text(e, "Key"), _text(e, "Code"), _text(e, "Message"))
+        for e in root.iterfind("Error")
+    ]
+
+
+def build_delete_objects(keys: Iterable[str]) -> bytes:
+    """A quiet DeleteObjects request body."""
+    items = "".join(f"<Object><Key>{_xml_text(k)}</Key></Object>" for k in keys)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>{items}</Delete>'
+    ).encode()
+
+
+def build_complete_multipart(parts: Sequence[tuple[int, str]]) -> bytes:
+    """A CompleteMultipartUpload request body from ``(part number, etag)`` pairs."""
+    items = "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{_xml_text(etag)}</ETag></Part>"
+        for n, etag in sorted(parts)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{items}'
+        "</CompleteMultipartUpload>"
+    ).encode()
+
+
+def _xml_text(value: str) -> str:
+    # Characters XML 1.0 cannot carry at all (most C0 controls) are written as
+    # character references, which S3 accepts in keys.
+    out = escape(value, {'"': "&quot;"})
+    if any(ord(c) < 0x20 and c not in "\t\n\r" for c in out):
+        out = "".join(f"&#{ord(c)};" if ord(c) < 0x20 else c for c in out)
+    if "\r" in out:
+        out = out.replace("\r", "&#13;")
+    return out
