@@ -1,0 +1,191 @@
+"""Contents models, built in one place, with the fields and rules of
+jupyter_server's own file manager. No I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from tornado.web import HTTPError
+
+__all__ = [
+    "EPOCH",
+    "NOTEBOOK_MIMETYPE",
+    "Model",
+    "checkpoint_model",
+    "content_from_bytes",
+    "content_to_bytes",
+    "directory_model",
+    "file_model",
+    "file_type",
+    "guess_mimetype",
+    "hash_fields",
+    "s3_content_type",
+    "utc_seconds",
+]
+
+Model = dict[str, Any]
+FileType = Literal["file", "notebook"]
+
+# Folders have no time of their own in S3 unless they have a marker object;
+# like jupyter_server for unreadable times, show the Unix epoch then.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+NOTEBOOK_MIMETYPE = "application/x-ipynb+json"
+
+
+def utc_seconds(when: datetime | None) -> datetime:
+    """``when`` as a timezone-aware UTC time, to the second (what HEAD and
+    listings can both tell), or the epoch if unknown."""
+    if when is None:
+        return EPOCH
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def file_type(path: str, requested: str | None = None) -> FileType:
+    """``notebook`` when asked for or named ``*.ipynb`` (and not asked for a file)."""
+    if requested == "notebook" or (requested is None and path.endswith(".ipynb")):
+        return "notebook"
+    return "file"
+
+
+def guess_mimetype(path: str) -> str | None:
+    """The mimetype of a file, from its name only (as jupyter_server does)."""
+    return mimetypes.guess_type(_name(path) or path)[0]
+
+
+def s3_content_type(path: str, type_: str, format_: str | None) -> str:
+    """The Content-Type stored with an object, so other S3 clients see something useful."""
+    if type_ == "notebook":
+        return NOTEBOOK_MIMETYPE
+    guessed = guess_mimetype(path)
+    if guessed:
+        return guessed
+    return "text/plain; charset=utf-8" if format_ == "text" else "application/octet-stream"
+
+
+def _base(
+    path: str,
+    type_: str,
+    *,
+    last_modified: datetime | None,
+    created: datetime | None,
+    size: int | None,
+    mimetype: str | None,
+    writable: bool,
+) -> Model:
+    return {
+        "name": _name(path),
+        "path": path,
+        "type": type_,
+        "last_modified": utc_seconds(last_modified),
+        "created": utc_seconds(created if created is not None else last_modified),
+        "content": None,
+        "format": None,
+        "mimetype": mimetype,
+        "size": size,
+        "writable": writable,
+        "hash": None,
+        "hash_algorithm": None,
+    }
+
+
+def file_model(
+    path: str,
+    *,
+    size: int | None,
+    last_modified: datetime | None,
+    type_: FileType | None = None,
+    created: datetime | None = None,
+    writable: bool = True,
+) -> Model:
+    """The model of a file or notebook, without content. S3 keeps no creation
+    time, so ``created`` defaults to ``last_modified``."""
+    kind = type_ or file_type(path)
+    mimetype = None if kind == "notebook" else guess_mimetype(path)
+    return _base(
+        path,
+        kind,
+        last_modified=last_modified,
+        created=created,
+        size=size,
+        mimetype=mimetype,
+        writable=writable,
+    )
+
+
+def directory_model(
+    path: str,
+    *,
+    last_modified: datetime | None = None,
+    content: list[Model] | None = None,
+    writable: bool = True,
+) -> Model:
+    """The model of a folder; ``content`` (the models of its entries) makes it
+    a model with content (``format`` ``json``)."""
+    model = _base(
+        path,
+        "directory",
+        last_modified=last_modified,
+        created=None,
+        size=None,
+        mimetype=None,
+        writable=writable,
+    )
+    if content is not None:
+        model["content"] = content
+        model["format"] = "json"
+    return model
+
+
+def content_from_bytes(data: bytes, format_: str | None, path: str) -> tuple[str, str]:
+    """A file's bytes as model content: ``(content, format)``.
+
+    No format: text if the bytes are UTF-8, base64 otherwise. ``text`` for bytes
+    that are not UTF-8 is a 400, as in jupyter_server.
+    """
+    if format_ is None or format_ == "text":
+        try:
+            return data.decode("utf-8"), "text"
+        except UnicodeDecodeError as e:
+            if format_ == "text":
+                raise HTTPError(400, f"{path} is not UTF-8 encoded", reason="bad format") from e
+    elif format_ != "base64":
+        raise HTTPError(400, f"Format {format_!r} is invalid", reason="bad format")
+    return base64.encodebytes(data).decode("ascii"), "base64"
+
+
+def content_to_bytes(content: Any, format_: Any, path: str) -> bytes:
+    """The bytes a file model's ``content`` stands for (400 on a bad format or encoding)."""
+    if format_ not in ("text", "base64"):
+        raise HTTPError(400, "Must specify format of file contents as 'text' or 'base64'")
+    if not isinstance(content, str):
+        raise HTTPError(400, f"Encoding error saving {path}: content must be a string")
+    try:
+        if format_ == "text":
+            return content.encode("utf-8")
+        return base64.b64decode(content.encode("ascii"), validate=False)
+    except (UnicodeError, binascii.Error, ValueError) as e:
+        raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
+
+
+def hash_fields(data: bytes, algorithm: str) -> Model:
+    """``{"hash": ..., "hash_algorithm": ...}`` for a file's bytes."""
+    h = hashlib.new(algorithm)
+    h.update(data)
+    return {"hash": h.hexdigest(), "hash_algorithm": algorithm}
+
+
+def checkpoint_model(checkpoint_id: str, last_modified: datetime | None) -> Model:
+    """The model of one checkpoint."""
+    return {"id": checkpoint_id, "last_modified": utc_seconds(last_modified)}

@@ -1,0 +1,288 @@
+"""API paths and S3 keys: normalisation, confinement and the key layout. No I/O.
+
+Layout under ``prefix`` (``""`` or ending in ``/``):
+
+- a file at API path ``a/b.ipynb`` is the object ``<prefix>a/b.ipynb``;
+- a folder ``a`` is the 0-byte object ``<prefix>a/`` (or, as written by
+  s3contents and the old jupyters3, ``<prefix>a/.s3keep``), or just any key
+  under ``<prefix>a/`` (objects written by other tools);
+- the checkpoints of the file ``a/b.ipynb`` are ``<prefix>a/b.ipynb/.checkpoints/<id>``.
+
+So in a delimited listing of a folder, the common prefix ``b.ipynb/`` next to
+the object ``b.ipynb`` holds that file's checkpoints and is not a folder. A
+name is a file *or* a folder, never both: this package refuses to create one
+where the other exists. If other tools made both, the file wins.
+
+``.checkpoints`` and ``.s3keep`` are reserved: no API path may contain them as
+a component, so no request can read or write checkpoint storage or markers as
+if they were user files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from s3lite.models import CommonPrefix, ObjectSummary
+
+__all__ = [
+    "CHECKPOINTS_DIR",
+    "KEEP_MARKER",
+    "MAX_KEY_BYTES",
+    "RESERVED_NAMES",
+    "DirListing",
+    "KeyLayout",
+    "PathError",
+    "checkpoint_id_problem",
+    "classify_listing",
+    "is_hidden_path",
+    "join",
+    "name_problem",
+    "new_checkpoint_id",
+    "normalize_path",
+    "normalize_prefix",
+    "probe_says_exists",
+    "split",
+]
+
+CHECKPOINTS_DIR = ".checkpoints"
+KEEP_MARKER = ".s3keep"
+RESERVED_NAMES = frozenset({CHECKPOINTS_DIR, KEEP_MARKER})
+MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8 bytes
+# Room kept after a file's key for "/.checkpoints/<id>", so every file can have checkpoints.
+_CHECKPOINT_ROOM = len("/" + CHECKPOINTS_DIR + "/") + 40
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:$")
+_CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
+
+
+class PathError(ValueError):
+    """An API path that cannot name anything in the store (HTTP 400)."""
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one component of an API path (``None`` if it can)."""
+    if name == "":
+        return 'empty path component ("//")'
+    if name in (".", ".."):
+        return f"{name!r} is not allowed in a path"
+    if "\\" in name:
+        return "backslashes are not allowed in a path"
+    if "\x00" in name:
+        return "NUL bytes are not allowed in a path"
+    if _CONTROL.search(name):
+        return "control characters are not allowed in a path"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the path is not valid Unicode"
+    return None
+
+
+def normalize_path(path: str) -> str:
+    """The canonical form of an API path: ``/``-separated, no leading or trailing
+    ``/`` (stripped, as Jupyter does), ``""`` for the root.
+
+    Raises :class:`PathError` for anything that does not name a place under the
+    root: ``.``/``..`` components, empty components, backslashes, NUL and other
+    control characters, a Windows drive, or a reserved name.
+    """
+    if not isinstance(path, str):
+        raise PathError(f"a path must be a string, not {type(path).__name__}")
+    stripped = path.strip("/")
+    if stripped == "":
+        return ""
+    parts = stripped.split("/")
+    for part in parts:
+        problem = name_problem(part)
+        if problem is not None:
+            raise PathError(f"invalid path {path!r}: {problem}")
+        if part in RESERVED_NAMES:
+            raise PathError(f"invalid path {path!r}: {part!r} is a reserved name")
+    if _DRIVE.match(parts[0]):
+        raise PathError(f"invalid path {path!r}: absolute paths are not allowed")
+    return stripped
+
+
+def normalize_prefix(prefix: str) -> str:
+    """The key prefix as used in keys: ``""`` or components ending in ``/``."""
+    stripped = prefix.strip("/")
+    if stripped == "":
+        return ""
+    for part in stripped.split("/"):
+        problem = name_problem(part)
+        if problem is not None:
+            raise PathError(f"invalid prefix {prefix!r}: {problem}")
+    return stripped + "/"
+
+
+def split(path: str) -> tuple[str, str]:
+    """``(parent, name)`` of a normalised path; the root's parent is ``""``."""
+    parent, _, name = path.rpartition("/")
+    return parent, name
+
+
+def join(parent: str, name: str) -> str:
+    """The path of ``name`` inside the folder ``parent`` (``""`` = root)."""
+    return f"{parent}/{name}" if parent else name
+
+
+def is_hidden_path(path: str) -> bool:
+    """Whether any component of a normalised path starts with a dot."""
+    return any(part.startswith(".") for part in path.split("/") if part)
+
+
+def checkpoint_id_problem(checkpoint_id: str) -> str | None:
+    """Why ``checkpoint_id`` cannot be a checkpoint id (``None`` if it can)."""
+    if not isinstance(checkpoint_id, str) or not _CHECKPOINT_ID.match(checkpoint_id):
+        return f"invalid checkpoint id {checkpoint_id!r}"
+    return None
+
+
+def new_checkpoint_id(now: datetime, salt: int) -> str:
+    """A checkpoint id that sorts by creation time: UTC to the microsecond, then
+    4 hex digits of ``salt`` so two checkpoints in one microsecond differ."""
+    utc = now.astimezone(timezone.utc)
+    return f"{utc:%Y%m%dT%H%M%S%fZ}-{salt & 0xFFFF:04x}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLayout:
+    """Maps normalised API paths to S3 keys under ``prefix`` and back."""
+
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.prefix != normalize_prefix(self.prefix):
+            raise PathError(f"prefix {self.prefix!r} is not normalised")
+
+    def check_length(self, path: str) -> None:
+        """Raise :class:`PathError` if ``path``'s keys would be too long for S3."""
+        if len(self.file_key(path).encode("utf-8")) + _CHECKPOINT_ROOM > MAX_KEY_BYTES:
+            raise PathError(f"path too long: {path[:60]!r}...")
+
+    def file_key(self, path: str) -> str:
+        """The object holding the file at ``path``."""
+        if not path:
+            raise PathError("the root is a folder, not a file")
+        return self.prefix + path
+
+    def dir_prefix(self, path: str) -> str:
+        """The key prefix of everything in the folder ``path`` (also its marker object)."""
+        return self.prefix + path + "/" if path else self.prefix
+
+    def keep_marker(self, path: str) -> str:
+        """The s3contents-style marker object of the folder ``path``."""
+        return self.dir_prefix(path) + KEEP_MARKER
+
+    def checkpoints_prefix(self, path: str) -> str:
+        """The key prefix of the checkpoints of the file ``path``."""
+        return self.file_key(path) + "/" + CHECKPOINTS_DIR + "/"
+
+    def checkpoint_key(self, path: str, checkpoint_id: str) -> str:
+        """The object holding one checkpoint of the file ``path``."""
+        problem = checkpoint_id_problem(checkpoint_id)
+        if problem is not None:
+            raise PathError(problem)
+        return self.checkpoints_prefix(path) + checkpoint_id
+
+    def path_for_key(self, key: str) -> str | None:
+        """The API path of the file at ``key``, or ``None`` if no valid API path
+        names it (outside the prefix, a folder marker, reserved or invalid names)."""
+        if not key.startswith(self.prefix):
+            return None
+        rest = key[len(self.prefix) :]
+        if rest == "" or rest.endswith("/"):
+            return None
+        for part in rest.split("/"):
+            if name_problem(part) is not None or part in RESERVED_NAMES:
+                return None
+        return rest
+
+    def move_key(self, key: str, old_path: str, new_path: str) -> str:
+        """The key that ``key`` (inside the folder ``old_path``) has once the
+        folder is moved to ``new_path``."""
+        old = self.dir_prefix(old_path)
+        if not key.startswith(old):
+            raise PathError(f"{key!r} is not inside {old!r}")
+        return self.dir_prefix(new_path) + key[len(old) :]
+
+
+@dataclass(slots=True)
+class DirListing:
+    """What a delimited listing of one folder means.
+
+    ``files`` maps names to their listing entries, ``dirs`` holds the names of
+    sub-folders; ``marker`` is the folder's own 0-byte object if it has one and
+    ``keep`` whether it has a ``.s3keep`` marker. ``exists`` tells whether the
+    folder exists at all (the root always does).
+    """
+
+    files: dict[str, ObjectSummary] = field(default_factory=dict)
+    dirs: list[str] = field(default_factory=list)
+    marker: ObjectSummary | None = None
+    keep: bool = False
+    unlisted: int = 0  # entries no API path can reach (e.g. "a\\b" written by other tools)
+
+    @property
+    def exists(self) -> bool:
+        return bool(
+            self.files or self.dirs or self.marker is not None or self.keep or self.unlisted
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Nothing in it but markers and checkpoints."""
+        return not (self.files or self.dirs or self.unlisted)
+
+    def names(self) -> set[str]:
+        """Every name taken in the folder, by a file or a folder."""
+        return set(self.files) | set(self.dirs)
+
+
+def classify_listing(
+    dir_prefix: str, entries: Iterable[ObjectSummary | CommonPrefix]
+) -> DirListing:
+    """Sort the entries of a ``delimiter="/"`` listing of ``dir_prefix`` into
+    files, sub-folders and markers, following the layout rules above.
+
+    Entries whose names no API path can reach (empty, ``.``/``..``, backslashes,
+    control characters) are left out; so are ``.checkpoints/`` and the
+    checkpoint holders ``<file>/`` of the files listed.
+    """
+    listing = DirListing()
+    prefixes: list[str] = []
+    for entry in entries:
+        if isinstance(entry, CommonPrefix):
+            if entry.prefix.startswith(dir_prefix) and entry.prefix.endswith("/"):
+                prefixes.append(entry.prefix[len(dir_prefix) : -1])
+            continue
+        if not entry.key.startswith(dir_prefix):
+            continue
+        name = entry.key[len(dir_prefix) :]
+        if name == "":
+            listing.marker = entry
+        elif name == KEEP_MARKER:
+            listing.keep = True
+        elif "/" in name or name_problem(name) is not None or name in RESERVED_NAMES:
+            listing.unlisted += 1
+        else:
+            listing.files[name] = entry
+    for name in prefixes:
+        if name == CHECKPOINTS_DIR or name in listing.files:
+            continue  # checkpoints (of the folder-named file, or of a file listed here)
+        if name_problem(name) is not None or name in RESERVED_NAMES:
+            listing.unlisted += 1
+        else:
+            listing.dirs.append(name)
+    return listing
+
+
+def probe_says_exists(dir_prefix: str, entries: Iterable[ObjectSummary | CommonPrefix]) -> bool:
+    """Whether the first entries of a delimited listing of ``dir_prefix`` show
+    that the folder exists: anything but the checkpoints of a file of the same
+    name (``<dir_prefix>.checkpoints/``) does."""
+    checkpoints = dir_prefix + CHECKPOINTS_DIR + "/"
+    return any(not (isinstance(e, CommonPrefix) and e.prefix == checkpoints) for e in entries)

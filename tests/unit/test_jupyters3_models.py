@@ -1,0 +1,119 @@
+"""Model building, with the fields and rules of jupyter_server (no network)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from jupyter_server.services.contents.handlers import validate_model
+from tornado.web import HTTPError
+
+from jupyters3.models import (
+    EPOCH,
+    checkpoint_model,
+    content_from_bytes,
+    content_to_bytes,
+    directory_model,
+    file_model,
+    file_type,
+    guess_mimetype,
+    hash_fields,
+    s3_content_type,
+    utc_seconds,
+)
+
+T = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+
+
+def test_file_model_has_every_field_jupyter_checks() -> None:
+    model = file_model("a/b.txt", size=3, last_modified=T)
+    validate_model(model, expect_content=False)
+    assert model["name"] == "b.txt"
+    assert model["path"] == "a/b.txt"
+    assert model["type"] == "file"
+    assert model["mimetype"] == "text/plain"
+    assert model["size"] == 3
+    assert model["writable"] is True
+    assert model["last_modified"] == T.replace(microsecond=0)
+    assert model["created"] == model["last_modified"]
+    assert model["last_modified"].tzinfo is not None
+    assert model["hash"] is None and model["hash_algorithm"] is None
+
+
+def test_notebook_model() -> None:
+    model = file_model("x/nb.ipynb", size=10, last_modified=T)
+    assert model["type"] == "notebook"
+    assert model["mimetype"] is None
+    # asked for as a file, a notebook is a file
+    assert file_model("nb.ipynb", size=1, last_modified=T, type_="file")["type"] == "file"
+
+
+def test_directory_model() -> None:
+    bare = directory_model("a/b")
+    validate_model(bare, expect_content=False)
+    assert bare["type"] == "directory"
+    assert bare["size"] is None
+    assert bare["last_modified"] == EPOCH
+    full = directory_model("", last_modified=T, content=[])
+    validate_model(full, expect_content=True)
+    assert full["format"] == "json"
+    assert full["name"] == ""
+
+
+def test_utc_seconds() -> None:
+    naive = datetime(2024, 1, 1, 12, 0, 0, 999)
+    assert utc_seconds(naive) == datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    plus_two = datetime(2024, 1, 1, 14, tzinfo=timezone(timedelta(hours=2)))
+    assert utc_seconds(plus_two).hour == 12
+    assert utc_seconds(None) == EPOCH
+
+
+def test_file_type() -> None:
+    assert file_type("a.ipynb") == "notebook"
+    assert file_type("a.txt") == "file"
+    assert file_type("a.txt", "notebook") == "notebook"
+    assert file_type("a.ipynb", "file") == "file"
+
+
+def test_content_from_bytes() -> None:
+    assert content_from_bytes("héllo".encode(), None, "p") == ("héllo", "text")
+    assert content_from_bytes(b"hi", "text", "p") == ("hi", "text")
+    binary = bytes(range(256))
+    content, fmt = content_from_bytes(binary, None, "p")
+    assert fmt == "base64" and base64.b64decode(content) == binary
+    content, fmt = content_from_bytes(b"hi", "base64", "p")
+    assert fmt == "base64" and base64.b64decode(content) == b"hi"
+    with pytest.raises(HTTPError) as e:
+        content_from_bytes(binary, "text", "p")
+    assert e.value.status_code == 400
+    with pytest.raises(HTTPError):
+        content_from_bytes(b"x", "json", "p")
+
+
+def test_content_to_bytes() -> None:
+    assert content_to_bytes("é", "text", "p") == "é".encode()
+    assert content_to_bytes(base64.encodebytes(b"\x00\xff").decode(), "base64", "p") == b"\x00\xff"
+    bad = [("x", None), ("x", "json"), (3, "text"), ("é", "base64"), ("abc", "base64")]
+    for content, fmt in bad:
+        with pytest.raises(HTTPError) as e:
+            content_to_bytes(content, fmt, "p")
+        assert e.value.status_code == 400
+
+
+def test_hash_and_checkpoint_models() -> None:
+    assert hash_fields(b"abc", "sha256") == {
+        "hash": hashlib.sha256(b"abc").hexdigest(),
+        "hash_algorithm": "sha256",
+    }
+    assert checkpoint_model("c1", T) == {"id": "c1", "last_modified": T.replace(microsecond=0)}
+
+
+def test_mimetypes() -> None:
+    assert guess_mimetype("a/b.png") == "image/png"
+    assert guess_mimetype("noext") is None
+    assert s3_content_type("nb.ipynb", "notebook", None) == "application/x-ipynb+json"
+    assert s3_content_type("x", "file", "text") == "text/plain; charset=utf-8"
+    assert s3_content_type("x", "file", "base64") == "application/octet-stream"
+    assert s3_content_type("x.csv", "file", "text") == "text/csv"
