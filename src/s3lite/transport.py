@@ -234,8 +234,10 @@ class _Conn:
         self.host.owner.conns.discard(self)
         if self.idle:
             self.idle = False
-            self.host.idle.remove(self)
-            self.host.free_slot()
+            host = self.host
+            if self in host.idle:  # not when the whole pool was closed meanwhile
+                host.idle.remove(self)
+                host.free_slot()
 
 
 class _HostPool:
@@ -340,6 +342,8 @@ class _LoopPool:
         self.conns.clear()
         err = RuntimeError("s3lite Transport was closed")
         for host in self.hosts.values():
+            for conn in host.idle:
+                conn.idle = False
             host.idle.clear()
             for fut in host.waiters:
                 if not fut.done():
@@ -529,10 +533,13 @@ class Transport:
                 raise StreamClosedError(real_error=stream.error)
             return data
         if framing > 0:
-            if framing <= _CHUNK:
-                return await stream.read_bytes(framing)
-            pieces: list[bytes] = []
-            remaining = framing
+            # Partial reads, so that a slow body keeps pushing the read deadline back.
+            piece = await stream.read_bytes(min(framing, _CHUNK), partial=True)
+            if len(piece) == framing:
+                return piece
+            conn.touch()
+            pieces: list[bytes] = [piece]
+            remaining = framing - len(piece)
             while remaining:
                 piece = await stream.read_bytes(min(remaining, _CHUNK), partial=True)
                 conn.touch()
