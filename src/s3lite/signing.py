@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -62,6 +64,10 @@ _PRESIGN_PARAMS = frozenset(
 )
 
 
+# Query names/values and keys repeat a lot (list prefixes, part uploads, session tokens).
+_encode = lru_cache(maxsize=4096)(uri_encode)
+
+
 def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.digest(key, msg.encode("utf-8"), "sha256")
 
@@ -77,12 +83,14 @@ def signing_key(secret_access_key: str, date: str, region: str, service: str) ->
 
 def amz_date(now: datetime) -> str:
     """``now`` as ``YYYYMMDDTHHMMSSZ`` in UTC (a naive ``now`` is taken to be UTC)."""
-    if now.tzinfo is not None:
-        now = now.astimezone(timezone.utc)
-    return (
-        f"{now.year:04d}{now.month:02d}{now.day:02d}"
-        f"T{now.hour:02d}{now.minute:02d}{now.second:02d}Z"
-    )
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return _format_epoch(math.floor(now.timestamp()))
+
+
+@lru_cache(maxsize=8)
+def _format_epoch(seconds: int) -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
 
 
 def credential_scope(date: str, region: str, service: str) -> str:
@@ -93,7 +101,7 @@ def credential_scope(date: str, region: str, service: str) -> str:
 def canonical_query(query: Iterable[tuple[str, str]]) -> str:
     """The canonical query string of decoded ``(name, value)`` pairs: each encoded once
     (``/`` too), sorted by encoded name then value; a valueless name becomes ``name=``."""
-    pairs = sorted((uri_encode(k), uri_encode(v)) for k, v in query)
+    pairs = sorted((_encode(k), _encode(v)) for k, v in query)
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
@@ -133,8 +141,16 @@ def string_to_sign(amz_date: str, scope: str, canonical_request_text: str) -> st
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
+@lru_cache(maxsize=128)
+def _hmac_template(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def _signature(key: bytes, text: str) -> str:
-    return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
+    # Copying a keyed HMAC skips re-deriving the inner/outer pads on every call.
+    mac = _hmac_template(key).copy()
+    mac.update(text.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def _headers_to_sign(request: Request, credentials: Credentials) -> dict[str, str]:
@@ -324,7 +340,10 @@ def sign_aws_chunked(
     Sets ``content-encoding`` (``aws-chunked`` first), ``content-length`` (of the
     encoded body), ``x-amz-decoded-content-length``, signs the headers with the
     ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` payload hash and replaces ``request.body``
-    by its aws-chunked encoding. Returns the seed signature."""
+    by its aws-chunked encoding. Returns the seed signature.
+
+    Chunk signatures chain from the seed, which depends on the time: a retry must
+    start again from the original (decoded) payload, not from the encoded body."""
     if chunk_size < _MIN_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be at least {_MIN_CHUNK_SIZE}: {chunk_size}")
     payload = request.body
