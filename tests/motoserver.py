@@ -95,7 +95,7 @@ def _enable_signature_checks(server: MotoServer) -> None:
     iam.create_user(UserName="s3lite-test")
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:*"], "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:*", "iam:*"], "Resource": "*"}],
     }
     iam.put_user_policy(
         UserName="s3lite-test", PolicyName="all-s3", PolicyDocument=json.dumps(policy)

@@ -912,14 +912,25 @@ async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
 
 async def _stream_parts(stream: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
     """Parts of exactly ``size`` bytes (the last may be shorter) from an async stream."""
-    buf = bytearray()
+    pieces: list[bytes] = []
+    have = 0
     async for chunk in stream:
-        buf += chunk
-        while len(buf) >= size:
-            yield bytes(buf[:size])
-            del buf[:size]
-    if buf:
-        yield bytes(buf)
+        pieces.append(chunk)
+        have += len(chunk)
+        if have < size:
+            continue
+        joined = b"".join(pieces)
+        pieces.clear()
+        offset = 0
+        while len(joined) - offset >= size:
+            yield joined if len(joined) == size else joined[offset : offset + size]
+            offset += size
+        if offset < len(joined):
+            pieces.append(joined[offset:])
+        have = len(joined) - offset
+        del joined
+    if pieces:
+        yield b"".join(pieces)
 
 
 async def _bounded_gather(coros: Iterable[Awaitable[Any]], limit: int) -> list[Any]:
