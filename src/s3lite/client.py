@@ -24,7 +24,8 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any, TypeAlias, TypeVar
 
 from . import xml
-from .credentials import CredentialProvider, Credentials
+from .config import resolve_region
+from .credentials import CredentialProvider, Credentials, as_provider
 from .errors import S3Error, TransportError
 from .messages import Request, Response, uri_encode
 from .models import CommonPrefix, DeleteError, ObjectInfo, ObjectSummary, PutResult, S3Object
@@ -60,7 +61,8 @@ class S3Client:
     """An async S3 client. Use as ``async with S3Client(...) as s3:`` or call :meth:`close`.
 
     ``credentials`` may be :class:`Credentials`, any :class:`CredentialProvider`,
-    or None for the AWS default chain. ``endpoint_url`` None means AWS itself;
+    or None for the AWS default chain (of ``profile``, if given; ``region`` too
+    comes from the environment or profile when not given). ``endpoint_url`` None means AWS itself;
     an explicit endpoint (MinIO, Ceph, moto) uses path-style addressing unless
     ``addressing_style="virtual"``. The client is not bound to an event loop: it
     may be created anywhere and used from any loop.
@@ -81,6 +83,7 @@ class S3Client:
         multipart_threshold: int = 8 * MiB,
         multipart_chunksize: int = 8 * MiB,
         max_concurrency: int = 4,
+        profile: str | None = None,
     ) -> None:
         if addressing_style not in ("auto", "path", "virtual"):
             raise ValueError(
@@ -92,13 +95,20 @@ class S3Client:
             raise ValueError(
                 "multipart_threshold, max_concurrency and max_connections must be >= 1"
             )
-        self.region = region or _default_region()
+        self.region = resolve_region(region, profile) or "us-east-1"
         self._endpoint = (
             Endpoint.from_url(endpoint_url, addressing_style)
             if endpoint_url
             else Endpoint.for_region(self.region, addressing_style)
         )
-        self._provider = _as_provider(credentials)
+        if credentials is not None and not isinstance(
+            credentials, (Credentials, CredentialProvider)
+        ):
+            raise TypeError(
+                "credentials must be Credentials or have 'async get_credentials()', "
+                f"not {type(credentials).__name__}"
+            )
+        self._provider = as_provider(credentials, profile=profile, region=self.region)
         self._transport = Transport(
             max_connections_per_host=max_connections,
             connect_timeout=connect_timeout,
@@ -744,34 +754,6 @@ async def _off_loop(fn: Callable[[bytes | memoryview], _T], data: bytes | memory
     if len(data) < _HASH_IN_THREAD:
         return fn(data)
     return await asyncio.get_running_loop().run_in_executor(None, fn, data)
-
-
-def _default_region() -> str:
-    from . import credentials
-
-    resolve = getattr(credentials, "resolve_region", None)
-    region = resolve() if resolve is not None else None
-    return (
-        region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1"
-    )
-
-
-def _as_provider(credentials: Credentials | CredentialProvider | None) -> CredentialProvider:
-    from . import credentials as mod
-
-    if credentials is None:
-        return mod.default_chain()  # type: ignore[attr-defined,no-any-return]
-    if isinstance(credentials, Credentials):
-        return mod.StaticProvider(credentials)  # type: ignore[attr-defined,no-any-return]
-    if not isinstance(credentials, CredentialProvider):
-        raise TypeError(
-            "credentials must be Credentials or have 'async get_credentials()', "
-            f"not {type(credentials).__name__}"
-        )
-    return credentials
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
