@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from tornado.iostream import IOStream, StreamClosedError, UnsatisfiableReadError
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpclient import TCPClient
 
 from .errors import TransportError, TransportTimeout
@@ -27,11 +27,10 @@ __all__ = ["BodySink", "Transport"]
 # Receives each chunk of a response body as it arrives (for streaming GETs).
 BodySink = Callable[[bytes], Awaitable[None] | None]
 
-_MAX_HEAD = 64 * 1024  # largest response head (status line + headers) accepted
+_BUFFER = 64 * 1024  # per-connection read buffer; also the largest response head
 _CHUNK = 1 << 20  # largest piece read at once when streaming or collecting big bodies
 _INLINE_BODY = 16 * 1024  # bodies up to this size go out in the same write as the head
 _WRITE_SLICE = 1 << 20  # big bodies are queued in slices so write progress is visible
-_MAX_BUFFER = 1 << 27  # IOStream read buffer bound (bodies are read in <= _CHUNK pieces)
 _BODY_METHODS = frozenset({"PUT", "POST", "PATCH"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -45,7 +44,7 @@ class _Head(NamedTuple):
     headers: dict[str, str]
 
 
-def parse_head(data: bytes) -> _Head:
+def parse_head(data: bytes | bytearray) -> _Head:
     """Parse a response status line and headers (``data`` ends with the blank line).
 
     Header names are lower-cased; repeated headers are joined with ``", "``.
@@ -164,15 +163,23 @@ class _Stale(Exception):
 
 
 class _Conn:
-    """One connection, its read-timeout timer, and where it belongs."""
+    """One connection: its read buffer, its read-timeout timer, where it belongs.
+
+    Responses are read with ``IOStream.read_into`` into the connection's own
+    buffer, which keeps tornado's buffer empty: the socket then stays registered
+    for reading between requests instead of being removed and re-added each time.
+    """
 
     __slots__ = (
+        "buf",
         "busy",
         "deadline",
+        "end",
         "host",
         "idle",
         "idle_since",
         "loop",
+        "pos",
         "read_timeout",
         "stream",
         "timed_out",
@@ -192,6 +199,9 @@ class _Conn:
         self.timed_out = False
         self.timer: asyncio.TimerHandle | None = None
         self.uses = 0
+        self.buf = bytearray(_BUFFER)
+        self.pos = 0  # unread data is buf[pos:end]
+        self.end = 0
         stream.set_close_callback(self._on_close)
 
     def begin(self) -> None:
@@ -238,6 +248,114 @@ class _Conn:
             if self in host.idle:  # not when the whole pool was closed meanwhile
                 host.idle.remove(self)
                 host.free_slot()
+
+    # --- reading ---------------------------------------------------------------
+
+    async def _fill(self) -> None:
+        """Read what arrives next (at least one byte) into the buffer."""
+        buf = self.buf
+        if self.end == len(buf):
+            if not self.pos:
+                raise ValueError(f"response line or head longer than {len(buf)} bytes")
+            rest = self.end - self.pos
+            buf[:rest] = buf[self.pos : self.end]
+            self.pos, self.end = 0, rest
+        with memoryview(buf) as view, view[self.end :] as target:
+            n = await self.stream.read_into(target, partial=True)  # type: ignore[arg-type]
+        self.end += n
+        self.deadline = self.loop.time() + self.read_timeout
+
+    async def read_until(self, delimiter: bytes) -> bytearray:
+        """The data up to and including ``delimiter`` (within one buffer)."""
+        buf = self.buf
+        scanned = 0  # bytes after pos known not to start the delimiter
+        while True:
+            i = buf.find(delimiter, self.pos + scanned, self.end)
+            if i >= 0:
+                i += len(delimiter)
+                data = buf[self.pos : i]
+                self._advance(i)
+                return data
+            scanned = max(0, self.end - self.pos - len(delimiter) + 1)
+            await self._fill()
+
+    def _advance(self, to: int) -> None:
+        if to == self.end:
+            self.pos = self.end = 0
+        else:
+            self.pos = to
+
+    async def read_exactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes, held whole (the caller wants them collected)."""
+        have = self.end - self.pos
+        if have >= n:
+            data = bytes(self.buf[self.pos : self.pos + n])
+            self._advance(self.pos + n)
+            return data
+        if n <= len(self.buf) // 2:
+            if self.pos + n > len(self.buf):
+                self.buf[:have] = self.buf[self.pos : self.end]
+                self.pos, self.end = 0, have
+            while self.end - self.pos < n:
+                await self._fill()
+            return await self.read_exactly(n)
+        # Big: read straight into a buffer of the final size.
+        out = bytearray(n)
+        out[:have] = self.buf[self.pos : self.end]
+        self.pos = self.end = 0
+        read_into = self.stream.read_into
+        with memoryview(out) as view:
+            while have < n:
+                with view[have:] as target:
+                    have += await read_into(target, partial=True)  # type: ignore[arg-type]
+                self.deadline = self.loop.time() + self.read_timeout
+        return bytes(out)
+
+    async def stream_exactly(self, n: int, sink: BodySink) -> None:
+        """Hand exactly ``n`` bytes to ``sink``, in pieces of at most ``_CHUNK``."""
+        have = min(self.end - self.pos, n)
+        if have:
+            piece = bytes(self.buf[self.pos : self.pos + have])
+            self._advance(self.pos + have)
+            n -= have
+            result = sink(piece)
+            if result is not None:
+                await result
+        if not n:
+            return
+        scratch = bytearray(min(n, _CHUNK))
+        read_into = self.stream.read_into
+        with memoryview(scratch) as view:
+            while n:
+                with view[: min(n, len(scratch))] as target:
+                    got = await read_into(target, partial=True)  # type: ignore[arg-type]
+                self.deadline = self.loop.time() + self.read_timeout
+                n -= got
+                result = sink(view[:got].tobytes())
+                if result is not None:
+                    await result
+
+    async def read_to_close(self, sink: BodySink | None) -> bytes:
+        """The rest of the data until the peer closes (``b""`` when streamed)."""
+        pieces: list[bytes] = []
+        try:
+            while True:
+                if self.end == self.pos:
+                    self.pos = self.end = 0
+                    await self._fill()
+                piece = bytes(self.buf[self.pos : self.end])
+                self.pos = self.end = 0
+                if sink is None:
+                    pieces.append(piece)
+                else:
+                    result = sink(piece)
+                    if result is not None:
+                        await result
+        except StreamClosedError:
+            # A clean close ends the body; a reset or our own timeout does not.
+            if self.stream.error is not None or self.timed_out:
+                raise
+        return b"".join(pieces)
 
 
 class _HostPool:
@@ -438,7 +556,6 @@ class Transport:
                 host.port,
                 ssl_options=ctx,
                 timeout=self.connect_timeout,
-                max_buffer_size=_MAX_BUFFER,
             )
         except BaseException as e:
             host.free_slot()
@@ -484,15 +601,13 @@ class Transport:
                         wf = stream.write(view[start : start + _WRITE_SLICE])
                         wf.add_done_callback(conn.touch)
                 while True:
-                    data = await stream.read_until(b"\r\n\r\n", max_bytes=_MAX_HEAD)
-                    head_ = parse_head(data)
+                    head_ = parse_head(await conn.read_until(b"\r\n\r\n"))
                     if head_.status >= 200 or head_.status == 101:
                         break
-                    conn.touch()  # 1xx interim response
                 got_head = True
                 framing = body_framing(method, head_)
             except (StreamClosedError, OSError) as e:
-                if reused and not got_head and not conn.timed_out and not stream._read_buffer_size:
+                if reused and not got_head and not conn.timed_out and not conn.end:
                     conn.close()
                     conn.busy = False
                     raise _Stale from e
@@ -501,11 +616,22 @@ class Transport:
             if framing == 0:
                 content = b""
             elif sink is not None and 200 <= status < 300:
-                await self._stream_body(conn, framing, sink)
+                if framing is None:
+                    await conn.read_to_close(sink)
+                elif framing > 0:
+                    await conn.stream_exactly(framing, sink)
+                else:
+                    await self._read_chunked(conn, sink)
                 content = b""
+            elif framing is None:
+                content = await conn.read_to_close(None)
+            elif framing > 0:
+                content = await conn.read_exactly(framing)
             else:
-                content = await self._read_body(conn, framing)
-            reusable = framing is not None and keep_alive(head_) and wf.done()
+                content = await self._read_chunked(conn, None)
+            # Reusable only if the response was framed, the server allows it, our
+            # request went out whole, and nothing unexpected follows the response.
+            reusable = framing is not None and keep_alive(head_) and wf.done() and conn.end == 0
         except _Stale:
             raise
         except BaseException as e:
@@ -519,110 +645,33 @@ class Transport:
                 raise TransportError(
                     f"connection lost before the end of the {what}: {e}", request_sent=True
                 ) from e
-            if isinstance(e, (ValueError, UnsatisfiableReadError)):
+            if isinstance(e, ValueError):
                 raise TransportError(f"malformed response: {e}", request_sent=True) from e
             raise
         conn.host.release(conn, reusable)
         return Response(status, head_.headers, content, head_.reason)
 
-    async def _read_body(self, conn: _Conn, framing: int | None) -> bytes:
-        stream = conn.stream
-        if framing is None:
-            data = await stream.read_until_close()
-            if stream.error is not None or conn.timed_out:
-                raise StreamClosedError(real_error=stream.error)
-            return data
-        if framing > 0:
-            # Partial reads, so that a slow body keeps pushing the read deadline back.
-            piece = await stream.read_bytes(min(framing, _CHUNK), partial=True)
-            if len(piece) == framing:
-                return piece
-            conn.touch()
-            pieces: list[bytes] = [piece]
-            remaining = framing - len(piece)
-            while remaining:
-                piece = await stream.read_bytes(min(remaining, _CHUNK), partial=True)
-                conn.touch()
-                pieces.append(piece)
-                remaining -= len(piece)
-            return b"".join(pieces)
-        pieces = []
+    @staticmethod
+    async def _read_chunked(conn: _Conn, sink: BodySink | None) -> bytes:
+        """A chunked body: collected (``sink`` None) or handed to ``sink``."""
+        pieces: list[bytes] = []
         while True:
-            size = await self._chunk_size(conn)
-            if not size:
-                break
-            while size:
-                piece = await stream.read_bytes(min(size, _CHUNK), partial=True)
-                conn.touch()
-                pieces.append(piece)
-                size -= len(piece)
-            await self._chunk_end(stream)
-        await self._trailers(stream)
-        return b"".join(pieces)
-
-    async def _stream_body(self, conn: _Conn, framing: int | None, sink: BodySink) -> None:
-        stream = conn.stream
-        if framing is None:
+            line = await conn.read_until(b"\r\n")
             try:
-                while True:
-                    piece = await stream.read_bytes(_CHUNK, partial=True)
-                    conn.touch()
-                    result = sink(piece)
-                    if result is not None:
-                        await result
-            except StreamClosedError:
-                if stream.error is not None or conn.timed_out:
-                    raise
-            return
-        if framing > 0:
-            remaining = framing
-            while remaining:
-                piece = await stream.read_bytes(min(remaining, _CHUNK), partial=True)
-                conn.touch()
-                remaining -= len(piece)
-                result = sink(piece)
-                if result is not None:
-                    await result
-            return
-        while True:
-            size = await self._chunk_size(conn)
+                size = int(line.split(b";", 1)[0], 16)
+            except ValueError:
+                raise ValueError(f"bad chunk size line {bytes(line[:80])!r}") from None
             if not size:
                 break
-            while size:
-                piece = await stream.read_bytes(min(size, _CHUNK), partial=True)
-                conn.touch()
-                size -= len(piece)
-                result = sink(piece)
-                if result is not None:
-                    await result
-            await self._chunk_end(stream)
-        await self._trailers(stream)
-
-    @staticmethod
-    async def _chunk_size(conn: _Conn) -> int:
-        line = await conn.stream.read_until(b"\r\n", max_bytes=4096)
-        conn.touch()
-        size = line.split(b";", 1)[0].strip()
-        try:
-            return int(size, 16)
-        except ValueError:
-            raise ValueError(f"bad chunk size line {line[:80]!r}") from None
-
-    @staticmethod
-    async def _chunk_end(stream: IOStream) -> None:
-        if await stream.read_bytes(2) != b"\r\n":
-            raise ValueError("chunk not followed by CRLF")
-
-    @staticmethod
-    async def _trailers(stream: IOStream) -> None:
-        total = 0
-        while True:
-            line = await stream.read_until(b"\r\n", max_bytes=_MAX_HEAD)
-            if line == b"\r\n":
-                return
-            total += len(line)
-            if total > _MAX_HEAD:
-                raise ValueError("trailers too large")
+            if sink is None:
+                pieces.append(await conn.read_exactly(size))
+            else:
+                await conn.stream_exactly(size, sink)
+            if await conn.read_exactly(2) != b"\r\n":
+                raise ValueError("chunk not followed by CRLF")
+        while await conn.read_until(b"\r\n") != b"\r\n":  # trailers
+            pass
+        return b"".join(pieces)
 
     async def close(self) -> None:
         """Close every pooled connection; ``send`` raises afterwards."""
