@@ -34,7 +34,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode, urlsplit
 
 from .config import SharedConfig, load_shared_config, resolve_profile, resolve_region
@@ -708,7 +708,7 @@ class BaseProvider(abc.ABC):
     configured, or raises :class:`CredentialsError` if it is configured but broken.
     ``get_credentials()`` caches and refreshes through a :class:`RefreshingProvider`."""
 
-    label: ClassVar[str] = "credentials"
+    label: str = "credentials"  # names the source in messages and logs
 
     def __init__(self) -> None:
         self._miss: str | None = None
