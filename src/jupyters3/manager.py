@@ -1,0 +1,999 @@
+"""JupyterS3: a Jupyter Server contents manager keeping everything in one S3 bucket.
+
+Every S3 call is awaited on whichever event loop calls the manager (there is
+no write lock and no thread); the S3 client is created lazily and is not bound
+to a loop. Key layout and naming rules: see :mod:`jupyters3.paths`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import aclosing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import nbformat
+from jupyter_core.utils import run_sync
+from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
+from tornado.web import HTTPError
+from traitlets import Bool, Enum, Float, Instance, Int, TraitError, Type, Unicode, default, validate
+
+from s3lite import (
+    CommonPrefix,
+    NoSuchBucket,
+    NoSuchKey,
+    ObjectInfo,
+    ObjectSummary,
+    S3Client,
+    S3Error,
+    TransportError,
+)
+
+from .auth import JupyterS3Authentication, JupyterS3DefaultAuthentication
+from .checkpoints import S3Checkpoints
+from .errors import http_error_for
+from .models import (
+    NOTEBOOK_MIMETYPE,
+    Model,
+    content_from_bytes,
+    content_to_bytes,
+    directory_model,
+    file_model,
+    file_type,
+    guess_mimetype,
+    hash_fields,
+    s3_content_type,
+)
+from .paths import (
+    DirListing,
+    KeyLayout,
+    PathError,
+    classify_listing,
+    is_hidden_path,
+    join,
+    normalize_path,
+    normalize_prefix,
+    probe_says_exists,
+    split,
+)
+
+__all__ = ["JupyterS3"]
+
+MiB = 1024 * 1024
+_T = TypeVar("_T")
+# Content larger than this is encoded/decoded off the event loop.
+_OFF_LOOP_BYTES = 1 * MiB
+
+
+@dataclass
+class _Upload:
+    """A chunked upload in progress: at most one part is buffered in memory."""
+
+    key: str
+    content_type: str
+    started: datetime
+    touched: float
+    next_chunk: int = 2
+    upload_id: str | None = None
+    parts: list[tuple[int, str]] = field(default_factory=list)
+    buffer: bytearray = field(default_factory=bytearray)
+    size: int = 0
+    busy: bool = False
+
+
+async def _maybe_off_loop(size: int, fn: Callable[[], _T]) -> _T:
+    return await asyncio.to_thread(fn) if size > _OFF_LOOP_BYTES else fn()
+
+
+class JupyterS3(AsyncContentsManager):
+    """Serve notebooks, files, folders and checkpoints from an S3 bucket."""
+
+    aws_region = Unicode(
+        "",
+        config=True,
+        help="The bucket's region (default: AWS_REGION, the AWS config, us-east-1).",
+    )
+    aws_s3_bucket = Unicode("", config=True, help="The bucket holding everything (required).")
+    aws_s3_host = Unicode(
+        "",
+        config=True,
+        help="Host of the S3 API, used as https://<host>/<bucket>/... (path style). "
+        "Optional; endpoint_url overrides it.",
+    )
+    endpoint_url = Unicode(
+        "",
+        config=True,
+        help="URL of any S3-compatible server, e.g. http://127.0.0.1:9000 (path style).",
+    )
+    prefix = Unicode("", config=True, help="Prefix of every key; may be empty.")
+    authentication_class = Type(
+        JupyterS3DefaultAuthentication,
+        klass=JupyterS3Authentication,
+        config=True,
+        help="How to authenticate; the default uses the full AWS credential chain.",
+    )
+    authentication = Instance(JupyterS3Authentication)
+    sse = Enum(
+        ["", "AES256", "aws:kms"],
+        default_value="",
+        config=True,
+        help="Server-side encryption of written objects: '', 'AES256' or 'aws:kms'.",
+    )
+    kms_key_id = Unicode("", config=True, help="The KMS key for sse='aws:kms' (optional).")
+    ca_bundle = Unicode("", config=True, help="CA bundle file to verify the endpoint's TLS with.")
+    verify_tls = Bool(
+        True, config=True, help="Verify TLS certificates (False for self-signed test servers)."
+    )
+    max_concurrency = Int(
+        16, config=True, help="S3 requests in flight at once per operation (and connections)."
+    )
+    max_checkpoints = Int(5, config=True, help="Checkpoints kept per file; older ones are pruned.")
+    always_delete_dir = Bool(
+        False, config=True, help="Allow deleting non-empty folders (with everything in them)."
+    )
+    hash_algorithm = Enum(
+        sorted(hashlib.algorithms_available),
+        default_value="sha256",
+        config=True,
+        help="Hash algorithm of the hash field of models.",
+    )
+    upload_part_size = Int(
+        8 * MiB, config=True, help="Part size of chunked uploads (S3 minimum 5 MiB)."
+    )
+    upload_timeout = Float(
+        3600.0, config=True, help="Seconds after which an idle chunked upload is aborted."
+    )
+    connect_timeout = Float(10.0, config=True, help="Seconds to connect to S3.")
+    read_timeout = Float(60.0, config=True, help="Seconds to wait for S3 to answer.")
+    startup_check = Bool(
+        True,
+        config=True,
+        help="At start-up, list the prefix once (read-only) to fail early on bad settings.",
+    )
+
+    @default("authentication")
+    def _default_authentication(self) -> JupyterS3Authentication:
+        return self.authentication_class(parent=self, log=self.log)
+
+    @default("checkpoints_class")
+    def _default_checkpoints_class(self) -> type:
+        return S3Checkpoints
+
+    @validate("prefix")
+    def _validate_prefix(self, proposal: dict[str, Any]) -> str:
+        try:
+            return normalize_prefix(proposal["value"])
+        except PathError as e:
+            raise TraitError(f"JupyterS3.prefix: {e}") from None
+
+    @validate("upload_part_size")
+    def _validate_part_size(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 5 * MiB:
+            raise TraitError("JupyterS3.upload_part_size must be at least 5 MiB (S3's minimum)")
+        return value
+
+    @validate("max_concurrency", "max_checkpoints")
+    def _validate_positive(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"JupyterS3.{proposal['trait'].name} must be at least 1")
+        return value
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._client: S3Client | None = None
+        self._uploads: dict[str, _Upload] = {}
+        self._random = random.Random()
+        if self.startup_check:
+            self._check_configuration()
+
+    # -- set-up ----------------------------------------------------------------
+
+    @property
+    def layout(self) -> KeyLayout:
+        """The key layout under ``prefix``."""
+        return KeyLayout(self.prefix)
+
+    @property
+    def bucket(self) -> str:
+        return str(self.aws_s3_bucket)
+
+    def _endpoint(self) -> str | None:
+        if self.endpoint_url:
+            return str(self.endpoint_url)
+        if self.aws_s3_host:
+            host = str(self.aws_s3_host)
+            return host if "://" in host else f"https://{host}"
+        return None
+
+    def _where(self) -> str:
+        return self._endpoint() or f"AWS S3 in {self.aws_region or 'the default region'}"
+
+    @property
+    def s3(self) -> S3Client:
+        """The S3 client, created on first use (it is not bound to an event loop)."""
+        if self._client is None:
+            endpoint = self._endpoint()
+            verify: bool | str = str(self.ca_bundle) if self.ca_bundle else bool(self.verify_tls)
+            self._client = S3Client(
+                region=self.aws_region or None,
+                endpoint_url=endpoint,
+                credentials=self.authentication.credential_provider(),
+                addressing_style="path" if endpoint else "auto",
+                verify=verify,
+                max_connections=self.max_concurrency,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                multipart_chunksize=self.upload_part_size,
+                multipart_threshold=self.upload_part_size,
+                max_concurrency=min(self.max_concurrency, 4),
+            )
+        return self._client
+
+    async def close(self) -> None:
+        """Close the S3 client's connections (for embedding and tests)."""
+        if self._client is not None:
+            await self._client.close()
+
+    def info_string(self) -> str:
+        return f"Serving contents from s3://{self.bucket}/{self.prefix} at {self._where()}"
+
+    def _write_args(self) -> dict[str, Any]:
+        return {"sse": self.sse or None, "sse_kms_key_id": self.kms_key_id or None}
+
+    def _check_configuration(self) -> None:
+        """Fail now, with one clear message, rather than at the first click."""
+        if not self.bucket:
+            raise TraitError(
+                "jupyters3: no bucket configured; set c.JupyterS3.aws_s3_bucket = '<bucket>'"
+            )
+        if self.kms_key_id and self.sse != "aws:kms":
+            raise TraitError("jupyters3: JupyterS3.kms_key_id needs JupyterS3.sse = 'aws:kms'")
+        run_sync(self._check_bucket)()
+
+    async def _check_bucket(self) -> None:
+        where = f"s3://{self.bucket}/{self.prefix} at {self._where()}"
+        try:
+            await self._first_entries(self.layout.prefix, 1)
+        except NoSuchBucket:
+            raise TraitError(
+                f"jupyters3: the bucket {self.bucket!r} does not exist at {self._where()}"
+            ) from None
+        except TransportError as e:
+            raise TraitError(f"jupyters3: cannot reach S3 for {where}: {e}") from None
+        except S3Error as e:
+            if e.status == 403 or e.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise TraitError(
+                    f"jupyters3: S3 refused to list {where} with the configured credentials "
+                    f"({e.code}: {e.message or 'access denied'})"
+                ) from None
+            raise TraitError(f"jupyters3: cannot list {where}: {e}") from None
+        except Exception as e:
+            raise TraitError(f"jupyters3: cannot use {where}: {type(e).__name__}: {e}") from None
+
+    # -- small helpers -----------------------------------------------------------
+
+    @property
+    def _checkpoints(self) -> Any:
+        return self.checkpoints
+
+    def _emit(self, action: str, path: str, source_path: str | None = None) -> None:
+        data = {"action": action, "path": path}
+        if source_path is not None:
+            data["source_path"] = source_path
+        self.emit(data=data)  # type: ignore[no-untyped-call]
+
+    def _normalize(self, path: str) -> str:
+        try:
+            return normalize_path(path)
+        except PathError as e:
+            raise HTTPError(400, str(e)) from None
+
+    def _check_length(self, path: str) -> None:
+        try:
+            self.layout.check_length(path)
+        except PathError as e:
+            raise HTTPError(400, str(e)) from None
+
+    @contextmanager
+    def _s3_errors(self, action: str, path: str) -> Iterator[None]:
+        try:
+            yield
+        except HTTPError:
+            raise
+        except PathError as e:
+            raise HTTPError(400, str(e)) from None
+        except S3Error as e:
+            raise http_error_for(e, action, path) from e
+
+    async def _head(self, key: str) -> ObjectInfo | None:
+        try:
+            return await self.s3.head_object(self.bucket, key)
+        except NoSuchKey:
+            return None
+
+    async def _first_entries(self, prefix: str, n: int) -> list[ObjectSummary | CommonPrefix]:
+        entries: list[ObjectSummary | CommonPrefix] = []
+        listing = self.s3.list_objects(self.bucket, prefix, "/", page_size=n)
+        async with aclosing(listing) as it:  # type: ignore[type-var]
+            async for entry in it:
+                entries.append(entry)
+                if len(entries) >= n:
+                    break
+        return entries
+
+    async def _probe_dir(self, path: str) -> tuple[bool, ObjectSummary | None]:
+        """Whether the folder ``path`` exists, and its marker object if it has one
+        (one request of at most two entries)."""
+        prefix = self.layout.dir_prefix(path)
+        entries = await self._first_entries(prefix, 2)
+        marker = next(
+            (e for e in entries if isinstance(e, ObjectSummary) and e.key == prefix), None
+        )
+        return path == "" or probe_says_exists(prefix, entries), marker
+
+    async def _list_dir(self, path: str) -> DirListing:
+        prefix = self.layout.dir_prefix(path)
+        entries = [e async for e in self.s3.list_objects(self.bucket, prefix, "/")]
+        return classify_listing(prefix, entries)
+
+    async def _objects_under(self, prefix: str) -> list[ObjectSummary]:
+        return [
+            e
+            async for e in self.s3.list_objects(self.bucket, prefix)
+            if isinstance(e, ObjectSummary)
+        ]
+
+    async def _bounded(self, jobs: Sequence[Callable[[], Awaitable[None]]]) -> list[BaseException]:
+        """Run ``jobs`` with at most ``max_concurrency`` at once; after the first
+        failure no new job starts. Returns the failures."""
+        slots = asyncio.Semaphore(self.max_concurrency)
+        failures: list[BaseException] = []
+
+        async def run(job: Callable[[], Awaitable[None]]) -> None:
+            async with slots:
+                if failures:
+                    return
+                try:
+                    await job()
+                except Exception as e:
+                    failures.append(e)
+
+        await asyncio.gather(*(run(job) for job in jobs))
+        return failures
+
+    # -- existence -------------------------------------------------------------
+
+    async def dir_exists(self, path: str) -> bool:
+        """Whether a folder exists at ``path`` (a marker, or any key under it)."""
+        path = self._normalize(path)
+        with self._s3_errors("checking", path):
+            return (await self._probe_dir(path))[0]
+
+    async def file_exists(self, path: str) -> bool:
+        """Whether a file (or notebook) exists at ``path``."""
+        path = self._normalize(path)
+        if not path:
+            return False
+        with self._s3_errors("checking", path):
+            return await self._head(self.layout.file_key(path)) is not None
+
+    async def is_hidden(self, path: str) -> bool:
+        """Whether any component of ``path`` starts with a dot."""
+        return is_hidden_path(self._normalize(path))
+
+    # -- get -------------------------------------------------------------------
+
+    async def get(
+        self,
+        path: str,
+        content: bool = True,
+        type: str | None = None,
+        format: str | None = None,
+        require_hash: bool = False,
+    ) -> Model:
+        """The model of the file, notebook or folder at ``path``."""
+        path = self._normalize(path)
+        if not self.allow_hidden and is_hidden_path(path):
+            raise HTTPError(404, f"file or directory does not exist: {path!r}")
+        if type not in (None, "directory", "file", "notebook"):
+            raise HTTPError(400, f"Unknown type {type!r}", reason="bad type")
+        with self._s3_errors("reading", path):
+            if path == "" or type == "directory":
+                model = await self._get_dir(path, content, type)
+            else:
+                model = await self._get_file_or_dir(path, content, type, format, require_hash)
+        self._emit("get", path)
+        return model
+
+    async def _get_dir(self, path: str, content: bool, type: str | None) -> Model:
+        if content:
+            listing = await self._list_dir(path)
+            exists = path == "" or listing.exists
+            marker = listing.marker
+        else:
+            exists, marker = await self._probe_dir(path)
+        if not exists:
+            if path and await self._head(self.layout.file_key(path)) is not None:
+                raise HTTPError(400, f"{path} is not a directory", reason="bad type")
+            raise HTTPError(404, f"No such file or directory: {path}")
+        when = marker.last_modified if marker is not None else None
+        if not content:
+            return directory_model(path, last_modified=when)
+        return directory_model(path, last_modified=when, content=self._entries(path, listing))
+
+    def _entries(self, path: str, listing: DirListing) -> list[Model]:
+        entries: list[Model] = []
+        for name in listing.dirs:
+            if self._listable(name):
+                entries.append(directory_model(join(path, name)))
+        for name, obj in listing.files.items():
+            if self._listable(name):
+                entries.append(
+                    file_model(join(path, name), size=obj.size, last_modified=obj.last_modified)
+                )
+        return entries
+
+    def _listable(self, name: str) -> bool:
+        return bool(
+            self.should_list(  # type: ignore[no-untyped-call]
+                name
+            )
+        ) and (self.allow_hidden or not name.startswith("."))
+
+    async def _get_file_or_dir(
+        self, path: str, content: bool, type: str | None, format: str | None, require_hash: bool
+    ) -> Model:
+        key = self.layout.file_key(path)
+        data: bytes | None = None
+        info: ObjectInfo | None
+        if content or require_hash:
+            try:
+                obj = await self.s3.get_object(self.bucket, key)
+            except NoSuchKey:
+                info = None
+            else:
+                info, data = obj, obj.body
+        else:
+            info = await self._head(key)
+        if info is None:
+            exists, _ = await self._probe_dir(path)
+            if not exists:
+                raise HTTPError(404, f"No such file or directory: {path}")
+            if type is not None:
+                raise HTTPError(400, f"{path} is a directory, not a {type}", reason="bad type")
+            return await self._get_dir(path, content, None)
+        kind = file_type(path, type)
+        model = file_model(path, size=info.size, last_modified=info.last_modified, type_=kind)
+        if content:
+            assert data is not None
+            if kind == "notebook":
+                await self._fill_notebook(model, data, path)
+            else:
+                body = data
+                text, fmt = await _maybe_off_loop(
+                    len(body), lambda: content_from_bytes(body, format, path)
+                )
+                if model["mimetype"] is None:
+                    model["mimetype"] = (
+                        "text/plain" if fmt == "text" else "application/octet-stream"
+                    )
+                model.update(content=text, format=fmt)
+        if require_hash:
+            assert data is not None
+            model.update(hash_fields(data, self.hash_algorithm))
+        return model
+
+    async def _fill_notebook(self, model: Model, data: bytes, path: str) -> None:
+        validation_error: dict[str, Any] = {}
+
+        def parse() -> Any:
+            try:
+                return nbformat.reads(  # type: ignore[no-untyped-call]
+                    data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
+                )
+            except Exception as e:
+                raise HTTPError(400, f"Unreadable Notebook: {path} {e!r}") from e
+
+        nb = await _maybe_off_loop(len(data), parse)
+        self.mark_trusted_cells(  # type: ignore[no-untyped-call]
+            nb, path
+        )
+        model["content"] = nb
+        model["format"] = "json"
+        self.validate_notebook_model(  # type: ignore[no-untyped-call]
+            model, validation_error
+        )
+
+    # -- save ------------------------------------------------------------------
+
+    async def save(self, model: Model, path: str = "") -> Model:
+        """Save a file, notebook or folder model (or one chunk of an upload)."""
+        path = self._normalize(path)
+        if model.get("chunk") is not None:
+            return await self._save_chunk(model, path)
+        self.run_pre_save_hooks(  # type: ignore[no-untyped-call]
+            model=model, path=path
+        )
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        kind = model["type"]
+        if "content" not in model and kind != "directory":
+            raise HTTPError(400, "No file content provided")
+        if not self.allow_hidden and is_hidden_path(path):
+            raise HTTPError(400, f"Cannot create file or directory {path!r}")
+        if path == "" and kind != "directory":
+            raise HTTPError(400, "Cannot save a file as the root folder")
+        if path:
+            self._check_length(path)
+
+        validation_error: dict[str, Any] = {}
+        try:
+            with self._s3_errors("saving", path):
+                if kind == "notebook":
+                    data = await self._notebook_bytes(model["content"], path, validation_error)
+                    await self._write_file(path, data, NOTEBOOK_MIMETYPE)
+                    # One checkpoint should always exist for notebooks (as upstream).
+                    if not await self._checkpoints.list_checkpoints(path):
+                        await self._checkpoints.create_checkpoint(self, path)
+                elif kind == "file":
+                    content, fmt = model["content"], model.get("format")
+                    size = len(content) if isinstance(content, str) else 0
+                    data = await _maybe_off_loop(size, lambda: content_to_bytes(content, fmt, path))
+                    await self._write_file(path, data, s3_content_type(path, kind, fmt))
+                elif kind == "directory":
+                    await self._make_dir(path)
+                else:
+                    raise HTTPError(400, f"Unhandled contents type: {kind}")
+        except HTTPError:
+            raise
+        except Exception as e:
+            self.log.error("Error while saving file: %s %s", path, e, exc_info=True)
+            raise HTTPError(500, f"Unexpected error while saving file: {path} {e}") from e
+
+        message = None
+        if kind == "notebook":
+            self.validate_notebook_model(  # type: ignore[no-untyped-call]
+                model, validation_error=validation_error
+            )
+            message = model.get("message")
+        saved = await self.get(path, content=False)
+        if message:
+            saved["message"] = message
+        self.run_post_save_hooks(  # type: ignore[no-untyped-call]
+            model=saved, os_path=path
+        )
+        self._emit("save", path)
+        return saved
+
+    async def _notebook_bytes(
+        self, content: Any, path: str, validation_error: dict[str, Any]
+    ) -> bytes:
+        try:
+            nb = nbformat.from_dict(content)  # type: ignore[no-untyped-call]
+            self.check_and_sign(  # type: ignore[no-untyped-call]
+                nb, path
+            )
+            text = nbformat.writes(  # type: ignore[no-untyped-call]
+                nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
+            )
+        except Exception as e:
+            raise HTTPError(400, f"Invalid notebook {path}: {e}") from e
+        return text.encode("utf-8")  # type: ignore[no-any-return]
+
+    async def _check_new_name(self, path: str, *, as_dir: bool) -> None:
+        """A new file or folder at ``path`` needs an existing parent folder, and no
+        folder (for a file) or file (for a folder) of the same name."""
+        parent, _ = split(path)
+
+        async def clash() -> bool:
+            if as_dir:
+                return await self._head(self.layout.file_key(path)) is not None
+            return (await self._probe_dir(path))[0]
+
+        async def parent_exists() -> bool:
+            return (await self._probe_dir(parent))[0] if parent else True
+
+        parent_ok, clashes = await asyncio.gather(parent_exists(), clash())
+        if not parent_ok:
+            raise HTTPError(404, f"No such directory: {parent}")
+        if clashes:
+            if as_dir:
+                raise HTTPError(400, f"Not a directory: {path} is a file")
+            raise HTTPError(409, f"A folder already exists at {path}")
+
+    async def _write_file(self, path: str, data: bytes, content_type: str) -> None:
+        key = self.layout.file_key(path)
+        if await self._head(key) is None:
+            await self._check_new_name(path, as_dir=False)
+        await self.s3.put_object(
+            self.bucket, key, data, content_type=content_type, **self._write_args()
+        )
+
+    async def _make_dir(self, path: str) -> None:
+        if path == "" or (await self._probe_dir(path))[0]:
+            self.log.debug("Directory %r already exists", path)
+            return
+        await self._check_new_name(path, as_dir=True)
+        await self.s3.put_object(
+            self.bucket,
+            self.layout.dir_prefix(path),
+            b"",
+            content_type="application/x-directory",
+            **self._write_args(),
+        )
+
+    # -- chunked uploads -------------------------------------------------------
+
+    async def _save_chunk(self, model: Model, path: str) -> Model:
+        chunk = model["chunk"]
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or not (chunk >= 1 or chunk == -1):
+            raise HTTPError(400, f"Invalid chunk number {chunk!r}")
+        if chunk == 1:
+            self.run_pre_save_hooks(  # type: ignore[no-untyped-call]
+                model=model, path=path
+            )
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if model["type"] != "file":
+            raise HTTPError(
+                400, f'File type "{model["type"]}" is not supported for large file transfer'
+            )
+        if "content" not in model:
+            raise HTTPError(400, "No file content provided")
+        if not self.allow_hidden and is_hidden_path(path):
+            raise HTTPError(400, f"Cannot create file or directory {path!r}")
+        if not path:
+            raise HTTPError(400, "Cannot save a file as the root folder")
+        await self._reap_uploads()
+
+        upload = self._uploads.get(path)
+        if chunk == 1:
+            self._check_length(path)
+            if upload is not None:
+                self._uploads.pop(path)
+                await self._abort(upload, path)
+            key = self.layout.file_key(path)
+            with self._s3_errors("uploading", path):
+                if await self._head(key) is None:
+                    await self._check_new_name(path, as_dir=False)
+            upload = _Upload(
+                key=key,
+                content_type=s3_content_type(path, "file", model.get("format")),
+                started=datetime.now(timezone.utc),
+                touched=time.monotonic(),
+            )
+            self._uploads[path] = upload
+            upload.next_chunk = 1
+        elif upload is None:
+            raise HTTPError(
+                400, f"No upload of {path} in progress (chunk {chunk}): upload it again"
+            )
+        if upload.busy:
+            raise HTTPError(409, f"Another chunk of the upload of {path} is being saved")
+        if chunk != -1 and chunk != upload.next_chunk:
+            self._uploads.pop(path, None)
+            await self._abort(upload, path)
+            raise HTTPError(
+                400, f"Chunk {chunk} of {path} is out of order (expected {upload.next_chunk})"
+            )
+
+        upload.busy = True
+        try:
+            content, fmt = model["content"], model.get("format")
+            size = len(content) if isinstance(content, str) else 0
+            data = await _maybe_off_loop(size, lambda: content_to_bytes(content, fmt, path))
+            upload.buffer += data
+            upload.size += len(data)
+            with self._s3_errors("uploading", path):
+                if chunk == -1:
+                    await self._finish_upload(upload)
+                elif len(upload.buffer) >= self.upload_part_size:
+                    await self._upload_part(upload)
+            upload.next_chunk += 1
+        except BaseException:
+            if self._uploads.get(path) is upload:
+                del self._uploads[path]
+            await self._abort(upload, path)
+            raise
+        finally:
+            upload.busy = False
+            upload.touched = time.monotonic()
+
+        if chunk != -1:
+            self._emit("save", path)
+            return self._upload_model(path, upload)
+        self._uploads.pop(path, None)
+        saved = await self.get(path, content=False)
+        self.run_post_save_hooks(  # type: ignore[no-untyped-call]
+            model=saved, os_path=path
+        )
+        self._emit("save", path)
+        return saved
+
+    def _upload_model(self, path: str, upload: _Upload) -> Model:
+        model = file_model(
+            path,
+            size=upload.size,
+            last_modified=datetime.now(timezone.utc),
+            created=upload.started,
+            type_="file",
+        )
+        if model["mimetype"] is None:
+            model["mimetype"] = guess_mimetype(path)
+        return model
+
+    async def _upload_part(self, upload: _Upload) -> None:
+        if upload.upload_id is None:
+            upload.upload_id = await self.s3.create_multipart_upload(
+                self.bucket, upload.key, content_type=upload.content_type, **self._write_args()
+            )
+        number = len(upload.parts) + 1
+        etag = await self.s3.upload_part(
+            self.bucket, upload.key, upload.upload_id, number, memoryview(upload.buffer)
+        )
+        upload.parts.append((number, etag))
+        upload.buffer = bytearray()
+
+    async def _finish_upload(self, upload: _Upload) -> None:
+        if upload.upload_id is None:
+            await self.s3.put_object(
+                self.bucket,
+                upload.key,
+                bytes(upload.buffer),
+                content_type=upload.content_type,
+                **self._write_args(),
+            )
+            upload.buffer = bytearray()
+            return
+        if upload.buffer:
+            await self._upload_part(upload)
+        await self.s3.complete_multipart_upload(
+            self.bucket, upload.key, upload.upload_id, upload.parts
+        )
+        upload.upload_id = None
+
+    async def _abort(self, upload: _Upload, path: str) -> None:
+        upload.buffer = bytearray()
+        if upload.upload_id is None:
+            return
+        upload_id, upload.upload_id = upload.upload_id, None
+        try:
+            await self.s3.abort_multipart_upload(self.bucket, upload.key, upload_id)
+        except Exception as e:
+            self.log.warning("jupyters3: could not abort the upload of %s: %s", path, e)
+
+    async def _reap_uploads(self) -> None:
+        now = time.monotonic()
+        for path, upload in list(self._uploads.items()):
+            if not upload.busy and now - upload.touched > self.upload_timeout:
+                self.log.info("jupyters3: aborting the stale upload of %s", path)
+                del self._uploads[path]
+                await self._abort(upload, path)
+
+    # -- delete ----------------------------------------------------------------
+
+    async def delete(self, path: str) -> None:
+        """Delete a file and its checkpoints, or a folder and everything in it."""
+        path = self._normalize(path)
+        if not path:
+            raise HTTPError(400, "Can't delete root")
+        if await self._delete(path) == "file":
+            await self._checkpoints.delete_all_checkpoints(path)
+        self._emit("delete", path)
+
+    async def delete_file(self, path: str) -> None:
+        """Delete the file or folder at ``path``."""
+        await self._delete(self._normalize(path))
+
+    async def _delete(self, path: str) -> str:
+        if not path:
+            raise HTTPError(400, "Can't delete root")
+        if not self.allow_hidden and is_hidden_path(path):
+            raise HTTPError(400, f"Cannot delete file or directory {path!r}")
+        with self._s3_errors("deleting", path):
+            key = self.layout.file_key(path)
+            if await self._head(key) is not None:
+                await self.s3.delete_object(self.bucket, key)
+                return "file"
+            if not (await self._probe_dir(path))[0]:
+                raise HTTPError(404, f"File or directory does not exist: {path}")
+            if not self.always_delete_dir and not (await self._list_dir(path)).empty:
+                raise HTTPError(400, f"Directory {path} not empty")
+            keys = [o.key for o in await self._objects_under(self.layout.dir_prefix(path))]
+            errors = await self.s3.delete_objects(self.bucket, keys)
+        if errors:
+            first = errors[0]
+            raise HTTPError(
+                500,
+                f"Could not delete {len(errors)} of {len(keys)} objects of folder {path} "
+                f"(first: {first.key}: {first.code} {first.message})",
+            )
+        return "directory"
+
+    # -- rename ----------------------------------------------------------------
+
+    async def rename(self, old_path: str, new_path: str) -> None:
+        """Rename a file (and its checkpoints) or a folder (and everything in it)."""
+        old, new = self._normalize(old_path), self._normalize(new_path)
+        if await self._rename(old, new) == "file":
+            await self._checkpoints.rename_all_checkpoints(old, new)
+        self._emit("rename", new, old)
+
+    async def rename_file(self, old_path: str, new_path: str) -> None:
+        """Rename a file or folder (server-side copies, then deletes)."""
+        await self._rename(self._normalize(old_path), self._normalize(new_path))
+
+    async def _rename(self, old: str, new: str) -> str | None:
+        if old == new:
+            return None
+        if not old or not new:
+            raise HTTPError(400, "Cannot rename the root folder")
+        if not self.allow_hidden and (is_hidden_path(old) or is_hidden_path(new)):
+            raise HTTPError(400, f"Cannot rename file or directory {old!r}")
+        if new.startswith(old + "/"):
+            raise HTTPError(400, f"Cannot move {old} into itself")
+        self._check_length(new)
+        with self._s3_errors("renaming", old):
+            old_key, new_key = self.layout.file_key(old), self.layout.file_key(new)
+            info = await self._head(old_key)
+            if info is None and not (await self._probe_dir(old))[0]:
+                raise HTTPError(404, f"File or directory does not exist: {old}")
+            if await self._head(new_key) is not None or (await self._probe_dir(new))[0]:
+                raise HTTPError(409, f"File already exists: {new}")
+            parent, _ = split(new)
+            if parent and not (await self._probe_dir(parent))[0]:
+                raise HTTPError(404, f"No such directory: {parent}")
+            if info is not None:
+                await self.s3.copy_object(
+                    self.bucket, old_key, self.bucket, new_key, size=info.size, **self._write_args()
+                )
+                await self.s3.delete_object(self.bucket, old_key)
+                return "file"
+            await self._move_tree(old, new)
+            return "directory"
+
+    async def _copy_tree(self, src: str, dst: str, verb: str) -> list[ObjectSummary]:
+        """Copy every key under folder ``src`` to folder ``dst``, server-side, with
+        bounded concurrency. On failure the partial copy is removed and the error
+        says that ``src`` is unchanged. Returns the source objects."""
+        objects = await self._objects_under(self.layout.dir_prefix(src))
+        copied: list[str] = []
+
+        def job(obj: ObjectSummary) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                dst_key = self.layout.move_key(obj.key, src, dst)
+                await self.s3.copy_object(
+                    self.bucket, obj.key, self.bucket, dst_key, size=obj.size, **self._write_args()
+                )
+                copied.append(dst_key)
+
+            return run
+
+        failures = await self._bounded([job(o) for o in objects])
+        if failures:
+            cleanup = "the partial copy was removed"
+            try:
+                if await self.s3.delete_objects(self.bucket, copied):
+                    cleanup = f"some of the {len(copied)} copied objects could not be removed"
+            except Exception:
+                cleanup = f"the {len(copied)} copied objects could not be removed"
+            first = failures[0]
+            status = (
+                http_error_for(first, verb, src).status_code if isinstance(first, S3Error) else 500
+            )
+            raise HTTPError(
+                status,
+                f"Could not {verb} folder {src} to {dst}: copying failed after {len(copied)} "
+                f"of {len(objects)} objects ({first}). {src} is unchanged; {cleanup}.",
+            )
+        return objects
+
+    async def _move_tree(self, old: str, new: str) -> None:
+        objects = await self._copy_tree(old, new, "rename")
+        errors = await self.s3.delete_objects(self.bucket, [o.key for o in objects])
+        if errors:
+            raise HTTPError(
+                500,
+                f"Renamed folder {old} to {new}, but {len(errors)} of its {len(objects)} "
+                f"objects could not be deleted from {old} (first: {errors[0].key}: "
+                f"{errors[0].code})",
+            )
+
+    # -- copy ------------------------------------------------------------------
+
+    async def copy(self, from_path: str, to_path: str | None = None) -> Model:
+        """Copy a file or folder server-side; names follow jupyter_server's rules
+        (``name-Copy1.ext`` when copying into a folder)."""
+        path = self._normalize(from_path)
+        to = self._normalize(to_path) if to_path is not None else None
+        if not self.allow_hidden and (
+            is_hidden_path(path) or (to is not None and is_hidden_path(to))
+        ):
+            raise HTTPError(400, f"Cannot copy file or directory {path!r}")
+        if not path:
+            raise HTTPError(400, "Cannot copy the root folder")
+        from_dir, from_name = split(path)
+        with self._s3_errors("copying", path):
+            info = await self._head(self.layout.file_key(path))
+            if info is None:
+                if not (await self._probe_dir(path))[0]:
+                    raise HTTPError(404, f"No such file or directory: {path}")
+                dest = await self._copy_dir(path, from_dir, from_name, to)
+            else:
+                dest = await self._copy_file(path, info, from_dir, from_name, to)
+        model = await self.get(dest, content=False)
+        self._emit("copy", dest, path)
+        return model
+
+    async def _copy_file(
+        self, path: str, info: ObjectInfo, from_dir: str, from_name: str, to: str | None
+    ) -> str:
+        target = from_dir if to is None else to
+        if await self.dir_exists(target):
+            name = copy_pat.sub(".", from_name)
+            target = join(target, await self.increment_filename(name, target, insert="-Copy"))
+        elif to is not None:
+            parent, _ = split(to)
+            if parent and not await self.dir_exists(parent):
+                raise HTTPError(404, f"No such parent directory: {parent} to copy file in")
+        else:
+            raise HTTPError(404, f"No such directory: {target}")
+        if not self.allow_hidden and is_hidden_path(target):
+            raise HTTPError(400, f"Cannot copy file or directory {path!r}")
+        self._check_length(target)
+        await self.s3.copy_object(
+            self.bucket,
+            self.layout.file_key(path),
+            self.bucket,
+            self.layout.file_key(target),
+            size=info.size,
+            **self._write_args(),
+        )
+        # A copy is a first save: notebooks get their first checkpoint (as upstream).
+        if file_type(target) == "notebook" and not await self._checkpoints.list_checkpoints(target):
+            await self._checkpoints.create_checkpoint(self, target)
+        return target
+
+    async def _copy_dir(self, path: str, from_dir: str, from_name: str, to: str | None) -> str:
+        to_name = copy_pat.sub(".", from_name)
+        target_dir = from_dir if to is None else to
+        if await self.dir_exists(target_dir):
+            to_name = await self.increment_filename(to_name, target_dir, insert="-Copy")
+        elif target_dir:
+            raise HTTPError(400, f"Can't copy '{path}' into Folder '{target_dir}': no such folder")
+        dest = join(target_dir, to_name)
+        if dest == path or dest.startswith(path + "/"):
+            raise HTTPError(400, f"Cannot copy folder {path} into itself")
+        if not self.allow_hidden and is_hidden_path(dest):
+            raise HTTPError(400, f"Cannot copy file or directory {path!r}")
+        self._check_length(dest)
+        if await self.file_exists(dest) or await self.dir_exists(dest):
+            raise HTTPError(409, f"File already exists: {dest}")
+        await self._copy_tree(path, dest, "copy")
+        return dest
+
+    # -- naming ----------------------------------------------------------------
+
+    async def increment_filename(self, filename: str, path: str = "", insert: str = "") -> str:
+        """A name unique in folder ``path`` (``Untitled1.ipynb``, ``a-Copy2.txt``...),
+        from one listing of the folder rather than one request per candidate."""
+        path = self._normalize(path)
+        with self._s3_errors("listing", path):
+            taken = (await self._list_dir(path)).names()
+        basename, dot, ext = filename.rpartition(".")
+        if ext != "ipynb":
+            basename, dot, ext = filename.partition(".")
+        suffix = dot + ext
+        i = 0
+        while True:
+            name = f"{basename}{f'{insert}{i}' if i else ''}{suffix}"
+            if name not in taken:
+                return name
+            i += 1
