@@ -361,23 +361,39 @@ class _Conn:
 class _HostPool:
     """Connections to one (scheme, host) on one event loop."""
 
-    __slots__ = ("host", "idle", "limit", "loop", "open", "owner", "port", "scheme", "waiters")
+    __slots__ = (
+        "host",
+        "idle",
+        "idle_timeout",
+        "limit",
+        "loop",
+        "open",
+        "owner",
+        "port",
+        "scheme",
+        "sweeper",
+        "waiters",
+    )
 
-    def __init__(self, owner: _LoopPool, scheme: str, hostport: str, limit: int) -> None:
+    def __init__(
+        self, owner: _LoopPool, scheme: str, hostport: str, limit: int, idle_timeout: float
+    ) -> None:
         self.owner = owner
         self.loop = owner.loop
         self.scheme = scheme
         self.host, self.port = _split_host(scheme, hostport)
         self.limit = limit
+        self.idle_timeout = idle_timeout
         self.idle: list[_Conn] = []  # LIFO: most recently used last
         self.open = 0  # connections open or being opened
         self.waiters: deque[asyncio.Future[_Conn | None]] = deque()
+        self.sweeper: asyncio.TimerHandle | None = None
 
-    async def acquire(self, idle_timeout: float) -> _Conn | None:
+    async def acquire(self) -> _Conn | None:
         """An idle connection, or ``None``: the caller holds a slot and must connect."""
         idle = self.idle
         if idle:
-            oldest = self.loop.time() - idle_timeout
+            oldest = self.loop.time() - self.idle_timeout
             while idle:
                 conn = idle.pop()
                 conn.idle = False
@@ -425,6 +441,21 @@ class _HostPool:
         conn.idle_since = now
         conn.idle = True
         self.idle.append(conn)
+        if self.sweeper is None:
+            self.sweeper = self.loop.call_at(now + self.idle_timeout, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections idle for longer than ``idle_timeout`` (oldest first)."""
+        self.sweeper = None
+        idle = self.idle
+        cutoff = self.loop.time() - self.idle_timeout
+        while idle and idle[0].idle_since <= cutoff:
+            conn = idle.pop(0)
+            conn.idle = False
+            conn.close()
+            self.free_slot()
+        if idle and not self.owner.closed:
+            self.sweeper = self.loop.call_at(idle[0].idle_since + self.idle_timeout, self._sweep)
 
     def free_slot(self) -> None:
         """A connection went away: let a waiter open a new one."""
@@ -460,6 +491,9 @@ class _LoopPool:
         self.conns.clear()
         err = RuntimeError("s3lite Transport was closed")
         for host in self.hosts.values():
+            if host.sweeper is not None:
+                host.sweeper.cancel()
+                host.sweeper = None
             for conn in host.idle:
                 conn.idle = False
             host.idle.clear()
@@ -521,7 +555,11 @@ class Transport:
             if request.scheme not in _DEFAULT_PORTS:
                 raise ValueError(f"unsupported scheme {request.scheme!r}")
             host = pools.hosts[key] = _HostPool(
-                pools, request.scheme, request.host, self.max_connections_per_host
+                pools,
+                request.scheme,
+                request.host,
+                self.max_connections_per_host,
+                self.idle_timeout,
             )
         body = request.body
         body_len = body.nbytes if isinstance(body, memoryview) else len(body)
@@ -531,7 +569,7 @@ class Transport:
                 head += body
             body_len = 0
 
-        conn = await host.acquire(self.idle_timeout)
+        conn = await host.acquire()
         if conn is None:
             conn = await self._connect(host)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -220,10 +221,22 @@ async def test_idle_timeout_discards_old_connections(app_server: LoopbackServer)
     transport = Transport(idle_timeout=0.05)
     try:
         await transport.send(get(app_server))
-        await asyncio.sleep(0.1)
+        # Closed by the transport's own sweep, without any further request.
+        await wait_until(lambda: app_server.closed == 1)
         await transport.send(get(app_server))
         assert app_server.accepted == 2
-        await wait_until(lambda: app_server.closed == 1)
+    finally:
+        await transport.close()
+
+
+async def test_idle_timeout_checked_when_reusing(app_server: LoopbackServer) -> None:
+    transport = Transport(idle_timeout=0.05)
+    try:
+        await transport.send(get(app_server))
+        # Block the loop past the idle timeout, so the sweep cannot run first.
+        time.sleep(0.1)
+        await transport.send(get(app_server))
+        assert app_server.accepted == 2
     finally:
         await transport.close()
 
@@ -450,11 +463,16 @@ async def test_large_body_streams_to_sink(
         assert server.accepted == 1
 
 
-async def test_large_body_collected_without_sink(transport: Transport, body_50mib: bytes) -> None:
-    handler = big_body_handler(body_50mib, chunked=False)
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_large_body_collected_without_sink(
+    transport: Transport, body_50mib: bytes, chunked: bool
+) -> None:
+    handler = big_body_handler(body_50mib, chunked)
     async with await start_raw_server(handler) as server:  # type: ignore[arg-type]
         response = await transport.send(get(server))
         assert response.body == body_50mib
+        assert (await transport.send(get(server))).body == body_50mib
+        assert server.accepted == 1
 
 
 async def test_sink_exception_propagates_and_drops_connection(transport: Transport) -> None:
@@ -730,3 +748,31 @@ async def test_https_with_trusted_self_signed_cert(tmp_path: Path) -> None:
             assert info.value.request_sent is False
         finally:
             await untrusting.close()
+
+
+async def test_https_large_bodies(tmp_path: Path) -> None:
+    cert = self_signed_cert(tmp_path)
+    data = hashlib.sha256(b"tls").digest() * (8 * MiB // 32)
+
+    class Big(RequestHandler):
+        def get(self) -> None:
+            self.write(data)
+
+        def put(self) -> None:
+            self.write(hashlib.sha256(self.request.body).hexdigest())
+
+    app = Application([("/", Big)])
+    async with await start_app_server(app, ssl_context=cert.server_context()) as server:
+        transport = Transport(ssl_context=cert.client_context())
+        try:
+            host = f"localhost:{server.port}"
+            chunks: list[bytes] = []
+            response = await transport.send(Request("GET", "https", host, "/"), sink=chunks.append)
+            assert response.body == b""
+            assert b"".join(chunks) == data
+            assert (await transport.send(Request("GET", "https", host, "/"))).body == data
+            put = await transport.send(Request("PUT", "https", host, "/", body=data))
+            assert put.body.decode() == hashlib.sha256(data).hexdigest()
+            assert server.accepted == 1
+        finally:
+            await transport.close()
