@@ -14,6 +14,7 @@ import contextlib
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
+from inspect import isawaitable
 from typing import NamedTuple
 
 from tornado.iostream import IOStream, StreamClosedError
@@ -24,8 +25,9 @@ from .messages import Request, Response
 
 __all__ = ["BodySink", "Transport"]
 
-# Receives each chunk of a response body as it arrives (for streaming GETs).
-BodySink = Callable[[bytes], Awaitable[None] | None]
+# Receives each chunk of a response body as it arrives (for streaming GETs). Sync or
+# async: whatever it returns is awaited when awaitable (so ``file.write`` works too).
+BodySink = Callable[[bytes], Awaitable[object] | object]
 
 _BUFFER = 64 * 1024  # per-connection read buffer; also the largest response head
 _CHUNK = 1 << 20  # largest piece read at once when streaming or collecting big bodies
@@ -319,7 +321,7 @@ class _Conn:
             self._advance(self.pos + have)
             n -= have
             result = sink(piece)
-            if result is not None:
+            if result is not None and isawaitable(result):
                 await result
         if not n:
             return
@@ -332,7 +334,7 @@ class _Conn:
                 self.deadline = self.loop.time() + self.read_timeout
                 n -= got
                 result = sink(view[:got].tobytes())
-                if result is not None:
+                if result is not None and isawaitable(result):
                     await result
 
     async def read_to_close(self, sink: BodySink | None) -> bytes:
@@ -349,7 +351,7 @@ class _Conn:
                     pieces.append(piece)
                 else:
                     result = sink(piece)
-                    if result is not None:
+                    if result is not None and isawaitable(result):
                         await result
         except StreamClosedError:
             # A clean close ends the body; a reset or our own timeout does not.
@@ -674,17 +676,26 @@ class Transport:
             raise
         except BaseException as e:
             conn.host.release(conn, False)
+            # Body-phase errors carry the response headers (e.g. the ETag to resume with).
+            headers = head_.headers if got_head else None
             if conn.timed_out:
                 raise TransportTimeout(
-                    f"no response data within {self.read_timeout} s", request_sent=True
+                    f"no response data within {self.read_timeout} s",
+                    request_sent=True,
+                    headers=headers,
                 ) from e
             if isinstance(e, (StreamClosedError, OSError)):
                 what = "response body" if got_head else "response"
+                cause = e.real_error if isinstance(e, StreamClosedError) else None
                 raise TransportError(
-                    f"connection lost before the end of the {what}: {e}", request_sent=True
+                    f"connection lost before the end of the {what}: {cause or e}",
+                    request_sent=True,
+                    headers=headers,
                 ) from e
             if isinstance(e, ValueError):
-                raise TransportError(f"malformed response: {e}", request_sent=True) from e
+                raise TransportError(
+                    f"malformed response: {e}", request_sent=True, headers=headers
+                ) from e
             raise
         conn.host.release(conn, reusable)
         return Response(status, head_.headers, content, head_.reason)

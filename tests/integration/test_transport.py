@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -299,10 +300,10 @@ async def test_chunked_response_from_tornado_app(transport: Transport) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        http_response(200, b"x" * 1000)[:-500],
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
-        http_response(200, b"x" * (3 * MiB))[: -MiB - 1],
+        http_response(200, b"x" * 1000, {"ETag": '"v1"'})[:-500],
+        b'HTTP/1.1 200 OK\r\nETag: "v1"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
+        b'HTTP/1.1 200 OK\r\nETag: "v1"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel',
+        http_response(200, b"x" * (3 * MiB), {"ETag": '"v1"'})[: -MiB - 1],
     ],
     ids=["content-length", "chunked-no-last-chunk", "chunked-mid-chunk", "large"],
 )
@@ -318,6 +319,8 @@ async def test_truncated_body_raises(transport: Transport, raw: bytes, with_sink
         with pytest.raises(TransportError) as info:
             await transport.send(get(server), sink=chunks.append if with_sink else None)
         assert info.value.request_sent is True
+        # The head did arrive: its headers come with the error (e.g. to resume by ETag).
+        assert info.value.headers["etag"] == '"v1"'
 
 
 async def test_reset_mid_body_raises(transport: Transport) -> None:
@@ -473,6 +476,15 @@ async def test_large_body_collected_without_sink(
         assert response.body == body_50mib
         assert (await transport.send(get(server))).body == body_50mib
         assert server.accepted == 1
+
+
+async def test_sink_returning_a_value_is_not_awaited(transport: Transport) -> None:
+    async with await start_raw_server(
+        lambda peer: serve_forever(peer, http_response(200, b"file data"))
+    ) as server:
+        out = io.BytesIO()
+        response = await transport.send(get(server), sink=out.write)  # returns an int
+        assert (response.body, out.getvalue()) == (b"", b"file data")
 
 
 async def test_sink_exception_propagates_and_drops_connection(transport: Transport) -> None:
