@@ -1309,7 +1309,7 @@ class InstanceMetadataProvider(BaseProvider):
                     )
                     return None
                 logger.debug("No IMDSv2 token from %s; falling back to IMDSv1", where)
-            resp = await self._get(base, self._CREDS_PATH, token, timeout, attempts)
+            resp, token = await self._get(base, self._CREDS_PATH, token, timeout, attempts)
             if resp.status == 404:
                 self._not_found(f"{where}: no IAM role is attached to this instance")
                 return None
@@ -1319,7 +1319,7 @@ class InstanceMetadataProvider(BaseProvider):
                 self._not_found(f"{where}: no IAM role is attached to this instance")
                 return None
             role_name = role[0].strip()
-            resp = await self._get(
+            resp, token = await self._get(
                 base, self._CREDS_PATH + uri_encode(role_name), token, timeout, attempts
             )
             self._expect_ok(resp, f"credentials of role {role_name!r}")
@@ -1371,7 +1371,8 @@ class InstanceMetadataProvider(BaseProvider):
 
     async def _get(
         self, base: str, path: str, token: str | None, timeout: float, attempts: int
-    ) -> Response:
+    ) -> tuple[Response, str | None]:
+        """GET ``path``; on 401, once more with a new token. Returns the token used."""
         resp = await self._get_once(base + path, token, timeout, attempts)
         if resp.status == 401 and token is not None:
             # The service no longer knows our token (expired, or IMDS restarted): get another.
@@ -1380,7 +1381,7 @@ class InstanceMetadataProvider(BaseProvider):
             token = await self._get_token(base, timeout, attempts)
             if token is not None:
                 resp = await self._get_once(base + path, token, timeout, attempts)
-        return resp
+        return resp, token
 
     @staticmethod
     async def _get_once(url: str, token: str | None, timeout: float, attempts: int) -> Response:
