@@ -174,7 +174,8 @@ def content_to_bytes(content: Any, format_: Any, path: str) -> bytes:
     try:
         if format_ == "text":
             return content.encode("utf-8")
-        return base64.b64decode(content.encode("ascii"), validate=False)
+        # line breaks (as base64.encodebytes writes them) are fine; anything else is an error
+        return base64.b64decode("".join(content.split()).encode("ascii"), validate=True)
     except (UnicodeError, binascii.Error, ValueError) as e:
         raise HTTPError(400, f"Encoding error saving {path}: {e}") from e
 

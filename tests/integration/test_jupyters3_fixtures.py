@@ -44,7 +44,11 @@ def manager_config(endpoint_url: str, server: MotoServer, bucket: str, **options
 def make_manager(
     server: MotoServer, bucket: str, *, endpoint_url: str | None = None, **options: Any
 ) -> JupyterS3:
-    """A JupyterS3 on ``bucket`` of ``server`` (or through ``endpoint_url``)."""
+    """A JupyterS3 on ``bucket`` of ``server`` (or through ``endpoint_url``, e.g. a proxy
+    served by the test's own event loop: the start-up check, which blocks its caller as
+    start-up checks do, is then off)."""
+    if endpoint_url is not None:
+        options.setdefault("startup_check", False)
     config = manager_config(endpoint_url or server.endpoint_url, server, bucket, **options)
     return JupyterS3(config=config)
 
