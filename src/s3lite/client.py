@@ -347,17 +347,23 @@ class S3Client:
         """Delete any number of keys, 1,000 per DeleteObjects request; returns the failures."""
         batch: list[str] = []
         batches: list[list[str]] = []
+        singles: list[str] = []
         for key in keys:
             _check_key(bucket, key)
+            if not xml.xml_safe(key):
+                singles.append(key)  # XML cannot name it: only a URL can
+                continue
             batch.append(key)
             if len(batch) == DELETE_BATCH:
                 batches.append(batch)
                 batch = []
         if batch:
             batches.append(batch)
-        results = await _bounded_gather(
-            (self._delete_batch(bucket, b) for b in batches), self._concurrency
-        )
+        jobs = [
+            *(self._delete_batch(bucket, b) for b in batches),
+            *(self._delete_single(bucket, k) for k in singles),
+        ]
+        results = await _bounded_gather(jobs, self._concurrency)
         return [err for errs in results for err in errs]
 
     def presign_url(self, method: str, bucket: str, key: str, expires_in: int = 3600) -> str:
@@ -722,6 +728,13 @@ class S3Client:
                 await asyncio.sleep(backoff_delay(attempt, self._retry))
                 continue
             return _s3_object(key, resp)
+
+    async def _delete_single(self, bucket: str, key: str) -> list[DeleteError]:
+        try:
+            await self.delete_object(bucket, key)
+        except S3Error as exc:
+            return [DeleteError(key, exc.code, exc.message)]
+        return []
 
     async def _delete_batch(self, bucket: str, keys: list[str]) -> list[DeleteError]:
         body = xml.build_delete_objects(keys)

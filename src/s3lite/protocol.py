@@ -120,6 +120,8 @@ def object_info(key: str, headers: dict[str, str], body: bytes | None = None) ->
     metadata = {k[11:]: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
     cls = ObjectInfo if body is None else S3Object
     extra = {} if body is None else {"body": body}
+    if not size.isdigit():
+        raise S3Error(f"response for {key!r} has a bad size: {size!r}", code="MalformedResponse")
     return cls(
         **extra,
         key=key,

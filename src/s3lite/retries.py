@@ -76,7 +76,7 @@ def is_retryable(error: S3Error, *, idempotent: bool) -> bool:
 
 def backoff_delay(attempt: int, config: RetryConfig, rng: random.Random | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (1 = the first retry): full jitter."""
-    cap = min(config.max_delay, config.base_delay * (2 ** (attempt - 1)))
+    cap = min(config.max_delay, config.base_delay * 2.0 ** min(attempt - 1, 62))
     return (rng or random).uniform(0, cap)
 
 

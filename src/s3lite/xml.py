@@ -6,6 +6,7 @@ parser traceback escape: malformed XML becomes an :class:`S3Error`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ __all__ = [
     "parse_initiate_multipart",
     "parse_list_objects_v2",
     "parse_timestamp",
+    "xml_safe",
 ]
 
 
@@ -56,6 +58,13 @@ def _text(el: ET.Element, tag: str, default: str = "") -> str:
     return child.text or default if child is not None else default
 
 
+def _int(el: ET.Element, tag: str, what: str) -> int:
+    text = _text(el, tag, "0").strip()
+    if not text.isdigit():
+        raise S3Error(f"{what} response has a bad <{tag}>: {text!r}", code="MalformedResponse")
+    return int(text)
+
+
 def _required(el: ET.Element, tag: str, what: str) -> str:
     child = el.find(tag)
     if child is None or child.text is None:
@@ -72,13 +81,20 @@ def parse_timestamp(value: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+_ERROR_DOC = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?<Error[\s>/]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def is_error_body(body: bytes) -> bool:
     """Whether a (2xx) body is an ``<Error>`` document (CopyObject and
     CompleteMultipartUpload can fail after answering 200)."""
-    head = body[:512].lstrip()
-    if head.startswith(b"<?xml"):
-        head = head[head.find(b"?>") + 2 :].lstrip()
-    return head.startswith(b"<Error>") or head.startswith(b"<Error ")
+    # S3 may send any amount of whitespace to keep a long copy alive before the document.
+    return _ERROR_DOC.match(body) is not None
+
+
+def xml_safe(value: str) -> bool:
+    """Whether XML 1.0 can carry ``value`` (S3 answers MalformedXML even to ``&#x1;``)."""
+    return _NOT_XML.search(value) is None
 
 
 def parse_error(body: bytes) -> ErrorBody:
@@ -97,7 +113,7 @@ def parse_list_objects_v2(body: bytes) -> ListPage:
     objects = [
         ObjectSummary(
             key=decode(_required(c, "Key", "ListObjectsV2")),
-            size=int(_text(c, "Size", "0")),
+            size=_int(c, "Size", "ListObjectsV2"),
             etag=_text(c, "ETag"),
             last_modified=parse_timestamp(_required(c, "LastModified", "ListObjectsV2")),
             storage_class=_text(c, "StorageClass") or None,
@@ -157,11 +173,7 @@ def build_complete_multipart(parts: Sequence[tuple[int, str]]) -> bytes:
 
 
 def _xml_text(value: str) -> str:
-    # Characters XML 1.0 cannot carry at all (most C0 controls) are written as
-    # character references, which S3 accepts in keys.
-    out = escape(value, {'"': "&quot;"})
-    if any(ord(c) < 0x20 and c not in "\t\n\r" for c in out):
-        out = "".join(f"&#{ord(c)};" if ord(c) < 0x20 else c for c in out)
-    if "\r" in out:
-        out = out.replace("\r", "&#13;")
-    return out
+    if not xml_safe(value):
+        raise ValueError(f"XML cannot carry {value!r}: delete or name it by URL instead")
+    # A literal CR would be read back as LF.
+    return escape(value, {'"': "&quot;", "\r": "&#13;"})
