@@ -463,12 +463,17 @@ class JupyterS3(AsyncContentsManager):
         else:
             info = await self._head(key)
         if info is None:
-            exists, _ = await self._probe_dir(path)
+            # Not a file: a folder? (With content, the listing itself tells.)
+            listing = await self._list_dir(path) if content and type is None else None
+            exists = listing.exists if listing is not None else (await self._probe_dir(path))[0]
             if not exists:
                 raise HTTPError(404, f"No such file or directory: {path}")
             if type is not None:
                 raise HTTPError(400, f"{path} is a directory, not a {type}", reason="bad type")
-            return await self._get_dir(path, content, None)
+            if listing is None:
+                return await self._get_dir(path, content, None)
+            when = listing.marker.last_modified if listing.marker is not None else None
+            return directory_model(path, last_modified=when, content=self._entries(path, listing))
         kind = file_type(path, type)
         model = file_model(path, size=info.size, last_modified=info.last_modified, type_=kind)
         if content:

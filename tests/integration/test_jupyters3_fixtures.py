@@ -142,7 +142,7 @@ class S3Proxy:
                 for name, value in resp.headers.get_all():
                     if name.lower() not in _HOP_BY_HOP:
                         self.add_header(name, value)
-                if req.method == "HEAD":
+                if req.method == "HEAD" or resp.code in (204, 304):
                     length = resp.headers.get("Content-Length")
                     if length is not None:
                         self.set_header("Content-Length", length)
