@@ -692,8 +692,11 @@ class RefreshingProvider:
         except asyncio.CancelledError:
             refresh.future.set_exception(_Abandoned())
             raise
-        except Exception as e:
+        except BaseException as e:
+            # Waiters (perhaps on other loops) must always get an answer.
             refresh.future.set_exception(e)
+            if not isinstance(e, Exception):
+                raise
         finally:
             with self._lock:
                 if self._inflight is refresh:
