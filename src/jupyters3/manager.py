@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing, contextmanager
@@ -186,10 +185,10 @@ class JupyterS3(AsyncContentsManager):
         return value
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # Set before the traits load: validating preferred_dir already talks to S3.
         self._client: S3Client | None = None
         self._uploads: dict[str, _Upload] = {}
-        self._random = random.Random()
+        super().__init__(**kwargs)
         if self.startup_check:
             self._check_configuration()
 

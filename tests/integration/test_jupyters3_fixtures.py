@@ -88,6 +88,7 @@ class S3Proxy:
         self.upstream = upstream.rstrip("/")
         self.counts: Counter[str] = Counter()
         self.keys: list[tuple[str, str]] = []
+        self.headers: list[dict[str, str]] = []
         self.hold: Callable[[], Awaitable[None]] | None = None
         self.fault: Fault | None = None
         self._server: HTTPServer | None = None
@@ -96,6 +97,7 @@ class S3Proxy:
     def reset(self) -> None:
         self.counts.clear()
         self.keys.clear()
+        self.headers.clear()
 
     @property
     def total(self) -> int:
@@ -113,6 +115,7 @@ class S3Proxy:
                 kind = kind_of(req.method or "", req.query_arguments, headers)
                 proxy.counts[kind] += 1
                 proxy.keys.append((kind, req.path))
+                proxy.headers.append(headers)
                 if proxy.hold is not None:
                     await proxy.hold()
                 if proxy.fault is not None:

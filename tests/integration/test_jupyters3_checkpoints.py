@@ -1,0 +1,97 @@
+"""S3Checkpoints against moto with signature checking on."""
+
+from __future__ import annotations
+
+import pytest
+from tornado.web import HTTPError
+
+from jupyters3 import JupyterS3, S3Checkpoints
+from tests.integration.test_jupyters3_fixtures import all_keys, cm
+from tests.motoserver import MotoServer
+
+__all__ = ["cm"]
+
+
+def text(content: str) -> dict[str, object]:
+    return {"type": "file", "format": "text", "content": content}
+
+
+async def status_of(awaitable: object) -> int:
+    with pytest.raises(HTTPError) as e:
+        await awaitable  # type: ignore[misc]
+    return e.value.status_code
+
+
+async def test_checkpoints_class_is_async_and_s3(cm: JupyterS3) -> None:
+    assert isinstance(cm.checkpoints, S3Checkpoints)
+
+
+async def test_create_list_restore(cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str) -> None:
+    await cm.save(text("v1"), "f.txt")
+    assert await cm.list_checkpoints("f.txt") == []  # files get none on save (as upstream)
+    first = await cm.create_checkpoint("f.txt")
+    assert set(first) == {"id", "last_modified"}
+    assert first["last_modified"].tzinfo is not None
+    await cm.save(text("v2"), "f.txt")
+    second = await cm.create_checkpoint("f.txt")
+    await cm.save(text("v3"), "f.txt")
+
+    listed = await cm.list_checkpoints("f.txt")
+    assert [c["id"] for c in listed] == [second["id"], first["id"]]  # newest first
+    await cm.restore_checkpoint(first["id"], "f.txt")
+    assert (await cm.get("f.txt"))["content"] == "v1"
+    await cm.restore_checkpoint(second["id"], "f.txt")
+    assert (await cm.get("f.txt"))["content"] == "v2"
+    # checkpoints never show up in listings
+    assert [m["name"] for m in (await cm.get(""))["content"]] == ["f.txt"]
+    assert all_keys(moto_auth, auth_bucket) == sorted(
+        ["f.txt"] + [f"f.txt/.checkpoints/{c['id']}" for c in listed]
+    )
+
+
+async def test_prune_keeps_the_newest(cm: JupyterS3) -> None:
+    cm.max_checkpoints = 3
+    await cm.new(path="n.ipynb")  # first checkpoint
+    made = [(await cm.list_checkpoints("n.ipynb"))[0]["id"]]
+    for _ in range(4):
+        made.append((await cm.create_checkpoint("n.ipynb"))["id"])
+    assert [c["id"] for c in await cm.list_checkpoints("n.ipynb")] == made[::-1][:3]
+
+
+async def test_delete_checkpoint(cm: JupyterS3) -> None:
+    await cm.new(path="n.ipynb")
+    [cp] = await cm.list_checkpoints("n.ipynb")
+    await cm.delete_checkpoint(cp["id"], "n.ipynb")
+    assert await cm.list_checkpoints("n.ipynb") == []
+    assert await status_of(cm.delete_checkpoint(cp["id"], "n.ipynb")) == 404
+    assert await status_of(cm.restore_checkpoint(cp["id"], "n.ipynb")) == 404
+    for bad in ("../../x", "a/b", "", ".hidden"):
+        assert await status_of(cm.restore_checkpoint(bad, "n.ipynb")) == 404
+        assert await status_of(cm.delete_checkpoint(bad, "n.ipynb")) == 404
+    assert await status_of(cm.create_checkpoint("missing.txt")) == 404
+    assert await status_of(cm.list_checkpoints("")) == 400
+
+
+async def test_rename_and_delete_move_checkpoints(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    await cm.new(path="a.ipynb")
+    await cm.create_checkpoint("a.ipynb")
+    ids = [c["id"] for c in await cm.list_checkpoints("a.ipynb")]
+    await cm.rename("a.ipynb", "b.ipynb")
+    assert [c["id"] for c in await cm.list_checkpoints("b.ipynb")] == ids
+    assert await cm.list_checkpoints("a.ipynb") == []
+    await cm.checkpoints.rename_checkpoint(ids[0], "b.ipynb", "c.ipynb")
+    assert [c["id"] for c in await cm.list_checkpoints("c.ipynb")] == ids[:1]
+    await cm.delete("b.ipynb")
+    await cm.checkpoints.delete_all_checkpoints("c.ipynb")
+    assert all_keys(moto_auth, auth_bucket) == []
+
+
+async def test_checkpoints_in_a_renamed_folder_follow(cm: JupyterS3) -> None:
+    await cm.new(model={"type": "directory"}, path="d")
+    await cm.new(path="d/n.ipynb")
+    [cp] = await cm.list_checkpoints("d/n.ipynb")
+    await cm.rename("d", "e")
+    assert [c["id"] for c in await cm.list_checkpoints("e/n.ipynb")] == [cp["id"]]
+    await cm.restore_checkpoint(cp["id"], "e/n.ipynb")
