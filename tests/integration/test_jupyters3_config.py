@@ -64,7 +64,7 @@ def test_missing_bucket_fails_at_start(moto_auth: MotoServer) -> None:
 def test_wrong_credentials_fail_at_start(moto_auth: MotoServer, auth_bucket: str) -> None:
     config = manager_config(moto_auth.endpoint_url, moto_auth, auth_bucket)
     config.JupyterS3SecretAccessKeyAuthentication.aws_secret_access_key = "wrong"
-    with pytest.raises(TraitError, match="refused to list .* with the configured credentials"):
+    with pytest.raises(TraitError, match=r"refused to list .* with the configured credentials"):
         JupyterS3(config=config)
 
 
