@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from .client import S3Client
-from .credentials import CredentialProvider, Credentials
+from .config import ConfigError, resolve_region
+from .credentials import (
+    BaseProvider,
+    ChainProvider,
+    ContainerProvider,
+    CredentialProvider,
+    Credentials,
+    CredentialsError,
+    EnvProvider,
+    InstanceMetadataProvider,
+    NoCredentialsError,
+    ProcessProvider,
+    RefreshingProvider,
+    SharedFilesProvider,
+    StaticProvider,
+    WebIdentityProvider,
+    as_provider,
+    default_chain,
+)
 from .errors import (
     AccessDenied,
     BucketAlreadyExists,
@@ -35,14 +53,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "BaseProvider",
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "BucketNotEmpty",
+    "ChainProvider",
     "CommonPrefix",
+    "ConfigError",
+    "ContainerProvider",
     "CredentialProvider",
     "Credentials",
+    "CredentialsError",
     "DeleteError",
+    "EnvProvider",
+    "InstanceMetadataProvider",
     "InvalidRange",
+    "NoCredentialsError",
     "NoSuchBucket",
     "NoSuchKey",
     "NoSuchUpload",
@@ -50,13 +76,21 @@ __all__ = [
     "ObjectInfo",
     "ObjectSummary",
     "PreconditionFailed",
+    "ProcessProvider",
     "PutResult",
+    "RefreshingProvider",
     "RetryConfig",
     "S3Client",
     "S3Error",
     "S3Object",
+    "SharedFilesProvider",
     "SignatureDoesNotMatch",
     "SlowDown",
+    "StaticProvider",
     "TransportError",
     "TransportTimeout",
+    "WebIdentityProvider",
+    "as_provider",
+    "default_chain",
+    "resolve_region",
 ]
