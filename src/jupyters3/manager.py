@@ -163,6 +163,12 @@ class JupyterS3(AsyncContentsManager):
     def _default_checkpoints_class(self) -> type:
         return S3Checkpoints
 
+    @default("files_handler_class")
+    def _default_files_handler_class(self) -> type:
+        from .handlers import S3FilesHandler
+
+        return S3FilesHandler
+
     @validate("prefix")
     def _validate_prefix(self, proposal: dict[str, Any]) -> str:
         try:

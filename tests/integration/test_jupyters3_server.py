@@ -1,0 +1,303 @@
+"""End to end: a real Jupyter server (jupyter_server, with notebook installed) with
+JupyterS3 configured against moto (signature checking on), driven over HTTP
+through /api/contents, its checkpoints endpoints and /files/."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.integration.test_jupyters3_fixtures import all_keys
+from tests.motoserver import REGION, MotoServer
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def server_command(port: int, token: str, root: Path, moto: MotoServer, bucket: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.contents_manager_class=jupyters3.JupyterS3",
+        f"--JupyterS3.aws_s3_bucket={bucket}",
+        f"--JupyterS3.endpoint_url={moto.endpoint_url}",
+        f"--JupyterS3.aws_region={REGION}",
+        "--JupyterS3.prefix=users/alice/",
+        "--JupyterS3.always_delete_dir=True",
+        "--JupyterS3.upload_part_size=5242880",
+        "--JupyterS3.authentication_class=jupyters3.JupyterS3SecretAccessKeyAuthentication",
+        f"--JupyterS3SecretAccessKeyAuthentication.aws_access_key_id={moto.access_key_id}",
+        f"--JupyterS3SecretAccessKeyAuthentication.aws_secret_access_key={moto.secret_access_key}",
+        "--NotebookNotary.db_file=:memory:",
+    ]
+
+
+def server_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        env[name] = str(home / name.lower())
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
+    return env
+
+
+@dataclass
+class Jupyter:
+    url: str
+    token: str
+    moto: MotoServer
+    bucket: str
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, raw: bool = False
+    ) -> tuple[int, Any, dict[str, str]]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                status, payload, headers = resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as e:
+            status, payload, headers = e.code, e.read(), dict(e.headers)
+        if raw:
+            return status, payload, headers
+        try:
+            return status, json.loads(payload) if payload else None, headers
+        except ValueError:  # e.g. the contents handler's plain-text 404
+            return status, payload.decode(), headers
+
+    def contents(self, method: str, path: str = "", body: Any = None, query: str = "") -> Any:
+        return self.call(method, f"/api/contents/{quote(path)}{query}", body)
+
+
+@pytest.fixture(scope="module")
+def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("jupyter")
+    port, token = free_port(), uuid.uuid4().hex
+    log = open(home / "server.log", "w+b")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        server_command(port, token, home, moto_auth, bucket),
+        env=server_env(home),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"jupyter server exited:\n{log.read().decode()[-3000:]}")
+            try:
+                if server.call("GET", "/api/status")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("jupyter server did not start")
+            time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def notebook(*sources: str) -> dict[str, Any]:
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": f"c{i}",
+                "source": s,
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+            }
+            for i, s in enumerate(sources)
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def test_notebook_7_is_served(jupyter: Jupyter) -> None:
+    status, page, _ = jupyter.call("GET", "/tree", raw=True)
+    assert status == 200 and b"<html" in page.lower()
+
+
+def test_create_save_list_get(jupyter: Jupyter) -> None:
+    status, model, headers = jupyter.contents("POST", "", {"type": "notebook"})
+    assert status == 201 and model["path"] == "Untitled.ipynb"
+    assert headers["Location"].endswith("/api/contents/Untitled.ipynb")
+    status, model, _ = jupyter.contents("POST", "", {"type": "directory"})
+    assert status == 201 and model["path"] == "Untitled Folder"
+
+    status, model, _ = jupyter.contents(
+        "PUT", "work.ipynb", {"type": "notebook", "content": notebook("1 + 1")}
+    )
+    assert status == 201 and model["type"] == "notebook"
+    status, model, _ = jupyter.contents(
+        "PUT", "work.ipynb", {"type": "notebook", "content": notebook("1 + 1", "2")}
+    )
+    assert status == 200
+
+    status, listing, _ = jupyter.contents("GET", "")
+    assert status == 200 and listing["type"] == "directory"
+    names = {m["name"]: m["type"] for m in listing["content"]}
+    assert names == {
+        "Untitled.ipynb": "notebook",
+        "Untitled Folder": "directory",
+        "work.ipynb": "notebook",
+    }
+    status, model, _ = jupyter.contents("GET", "work.ipynb")
+    assert [c["source"] for c in model["content"]["cells"]] == ["1 + 1", "2"]
+    status, model, _ = jupyter.contents("GET", "work.ipynb", query="?content=0&hash=1")
+    assert model["content"] is None and len(model["hash"]) == 64
+    assert all(k.startswith("users/alice/") for k in all_keys(jupyter.moto, jupyter.bucket))
+
+
+def test_checkpoints_endpoints(jupyter: Jupyter) -> None:
+    jupyter.contents("PUT", "cp.ipynb", {"type": "notebook", "content": notebook("v1")})
+    status, listed, _ = jupyter.call("GET", "/api/contents/cp.ipynb/checkpoints")
+    assert status == 200 and len(listed) == 1  # made by the first save
+    status, created, headers = jupyter.call("POST", "/api/contents/cp.ipynb/checkpoints")
+    assert status == 201 and headers["Location"].endswith(f"/checkpoints/{created['id']}")
+    jupyter.contents("PUT", "cp.ipynb", {"type": "notebook", "content": notebook("v2")})
+    status, _, _ = jupyter.call("POST", f"/api/contents/cp.ipynb/checkpoints/{created['id']}")
+    assert status == 204
+    _, model, _ = jupyter.contents("GET", "cp.ipynb")
+    assert model["content"]["cells"][0]["source"] == "v1"
+    status, listed, _ = jupyter.call("GET", "/api/contents/cp.ipynb/checkpoints")
+    assert listed[0]["id"] == created["id"] and len(listed) == 2
+    status, _, _ = jupyter.call("DELETE", f"/api/contents/cp.ipynb/checkpoints/{created['id']}")
+    assert status == 204
+    assert len(jupyter.call("GET", "/api/contents/cp.ipynb/checkpoints")[1]) == 1
+    status, _, _ = jupyter.call("POST", "/api/contents/cp.ipynb/checkpoints/no-such-id")
+    assert status == 404
+
+
+def test_rename_copy_delete(jupyter: Jupyter) -> None:
+    jupyter.contents("PUT", "r", {"type": "directory"})
+    jupyter.contents("PUT", "r/a.ipynb", {"type": "notebook", "content": notebook("a")})
+    status, model, _ = jupyter.contents("PATCH", "r/a.ipynb", {"path": "r/b.ipynb"})
+    assert status == 200 and model["path"] == "r/b.ipynb"
+    assert len(jupyter.call("GET", "/api/contents/r/b.ipynb/checkpoints")[1]) == 1
+    assert jupyter.contents("GET", "r/a.ipynb")[0] == 404
+    status, model, _ = jupyter.contents("POST", "r", {"copy_from": "r/b.ipynb"})
+    assert status == 201 and model["path"] == "r/b-Copy1.ipynb"
+    status, model, _ = jupyter.contents("PATCH", "r", {"path": "renamed"})
+    assert status == 200 and model["type"] == "directory"
+    _, listing, _ = jupyter.contents("GET", "renamed")
+    assert sorted(m["name"] for m in listing["content"]) == ["b-Copy1.ipynb", "b.ipynb"]
+    assert jupyter.contents("PATCH", "renamed", {"path": "work.ipynb"})[0] == 409
+    assert jupyter.contents("DELETE", "renamed/b.ipynb")[0] == 204
+    assert jupyter.contents("DELETE", "renamed")[0] == 204
+    assert jupyter.contents("GET", "renamed")[0] == 404
+    assert not [k for k in all_keys(jupyter.moto, jupyter.bucket) if "renamed" in k]
+
+
+def test_upload_and_download(jupyter: Jupyter) -> None:
+    blob = os.urandom(300_000)
+    body = {"type": "file", "format": "base64", "content": base64.b64encode(blob).decode()}
+    status, model, _ = jupyter.contents("PUT", "data.bin", body)
+    assert status == 201 and model["size"] == len(blob)
+    status, payload, headers = jupyter.call("GET", "/files/data.bin", raw=True)
+    assert status == 200 and payload == blob
+    assert headers["Content-Type"] == "application/octet-stream"
+    jupyter.contents("PUT", "hello.txt", {"type": "file", "format": "text", "content": "héllo"})
+    status, payload, headers = jupyter.call("GET", "/files/hello.txt?download=1", raw=True)
+    assert payload == "héllo".encode() and "attachment" in headers["Content-Disposition"]
+    assert headers["Content-Type"] == "text/plain; charset=UTF-8"
+    status, payload, headers = jupyter.call("HEAD", "/files/data.bin", raw=True)
+    assert status == 200 and payload == b"" and headers["Content-Length"] == str(len(blob))
+    assert jupyter.call("GET", "/files/missing.bin", raw=True)[0] == 404
+    assert jupyter.call("GET", "/files/Untitled%20Folder", raw=True)[0] == 404
+
+
+def test_chunked_upload(jupyter: Jupyter) -> None:
+    pieces = [os.urandom(1024 * 1024) for _ in range(7)]  # as JupyterLab: 1 MiB chunks
+    for i, piece in enumerate(pieces, start=1):
+        chunk = -1 if i == len(pieces) else i
+        status, model, _ = jupyter.contents(
+            "PUT",
+            "chunked.bin",
+            {
+                "type": "file",
+                "format": "base64",
+                "content": base64.b64encode(piece).decode(),
+                "chunk": chunk,
+            },
+        )
+        assert status in (200, 201), model
+        if chunk != -1:  # nothing at the final key before the last chunk
+            assert "chunked.bin" not in all_keys(jupyter.moto, jupyter.bucket, "users/alice/ch")
+    assert model["size"] == 7 * 1024 * 1024
+    status, payload, _ = jupyter.call("GET", "/files/chunked.bin", raw=True)
+    assert payload == b"".join(pieces)
+    uploads = jupyter.moto.boto3_client().list_multipart_uploads(Bucket=jupyter.bucket)
+    assert not uploads.get("Uploads")
+
+
+def test_bad_paths_and_hidden_files(jupyter: Jupyter) -> None:
+    status, error, _ = jupyter.call("GET", "/api/contents/a%5Cb")
+    assert status == 400 and "backslash" in error["message"]
+    assert jupyter.call("GET", "/api/contents/x.ipynb/.checkpoints/1")[0] in (400, 404)
+    assert (
+        jupyter.contents("PUT", ".secret", {"type": "file", "format": "text", "content": ""})[0]
+        == 400
+    )
+    assert jupyter.contents("GET", "does/not/exist.txt")[0] == 404
+
+
+def test_bad_configuration_stops_the_server_with_one_clear_message(
+    moto_auth: MotoServer, tmp_path: Path
+) -> None:
+    cmd = server_command(free_port(), "t", tmp_path, moto_auth, "no-such-bucket-anywhere")
+    proc = subprocess.run(
+        cmd, env=server_env(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "Bad config encountered during initialization" in output
+    assert "the bucket 'no-such-bucket-anywhere' does not exist" in output
+    assert "Traceback" not in output
