@@ -33,6 +33,7 @@ _BUFFER = 64 * 1024  # per-connection read buffer; also the largest response hea
 _CHUNK = 1 << 20  # largest piece read at once when streaming or collecting big bodies
 _INLINE_BODY = 16 * 1024  # bodies up to this size go out in the same write as the head
 _WRITE_SLICE = 1 << 20  # big bodies are queued in slices so write progress is visible
+_NEVER = float("inf")
 _BODY_METHODS = frozenset({"PUT", "POST", "PATCH"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -223,11 +224,13 @@ class _Conn:
         self.timer = None
         if not self.busy:
             return
-        if self.loop.time() >= self.deadline:
+        now = self.loop.time()
+        if now >= self.deadline:
             self.timed_out = True
             self.stream.close()
         else:
-            self.timer = self.loop.call_at(self.deadline, self._on_timer)
+            wake = min(self.deadline, now + self.read_timeout)
+            self.timer = self.loop.call_at(wake, self._on_timer)
 
     def close(self) -> None:
         if self.timer is not None:
@@ -322,7 +325,8 @@ class _Conn:
             n -= have
             result = sink(piece)
             if result is not None and isawaitable(result):
-                await result
+                await self._await_sink(result)
+            self.touch()
         if not n:
             return
         scratch = bytearray(min(n, _CHUNK))
@@ -335,7 +339,16 @@ class _Conn:
                 n -= got
                 result = sink(view[:got].tobytes())
                 if result is not None and isawaitable(result):
-                    await result
+                    await self._await_sink(result)
+                self.deadline = self.loop.time() + self.read_timeout
+
+    async def _await_sink(self, result: Awaitable[object]) -> None:
+        # Time spent in the sink is not the server's: no read deadline meanwhile.
+        self.deadline = _NEVER
+        try:
+            await result
+        finally:
+            self.touch()
 
     async def read_to_close(self, sink: BodySink | None) -> bytes:
         """The rest of the data until the peer closes (``b""`` when streamed)."""
@@ -352,7 +365,8 @@ class _Conn:
                 else:
                     result = sink(piece)
                     if result is not None and isawaitable(result):
-                        await result
+                        await self._await_sink(result)
+                    self.touch()
         except StreamClosedError:
             # A clean close ends the body; a reset or our own timeout does not.
             if self.stream.error is not None or self.timed_out:

@@ -695,6 +695,27 @@ async def test_read_timeout_is_not_a_total_timeout() -> None:
         await transport.close()
 
 
+async def test_time_spent_in_an_async_sink_is_not_a_read_timeout() -> None:
+    transport = Transport(read_timeout=0.2)
+    body = b"q" * (3 * MiB)
+    received: list[bytes] = []
+
+    async def slow_sink(chunk: bytes) -> None:
+        if not received:
+            await asyncio.sleep(0.4)  # longer than the read timeout
+        received.append(chunk)
+
+    try:
+        async with await start_raw_server(
+            lambda peer: serve_forever(peer, http_response(200, body))
+        ) as server:
+            response = await transport.send(get(server), sink=slow_sink)
+            assert response.status == 200
+            assert b"".join(received) == body
+    finally:
+        await transport.close()
+
+
 # --- event loops and closing -------------------------------------------------------
 
 
