@@ -23,6 +23,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith(("AWS_", "JUPYTER")):
             monkeypatch.delenv(name)
+    # `check --profile` sets AWS_PROFILE for the process: have it removed after each test.
+    monkeypatch.setenv("AWS_PROFILE", "")
+    monkeypatch.delenv("AWS_PROFILE")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
