@@ -1,6 +1,6 @@
 """Client CPU per small request, keep-alive: s3lite vs boto3 (and aiobotocore if available).
 
-Run: ``python bench/bench_client.py [--n 2000] [--repeat 1] [--seconds 5]``.
+Run: ``python bench/bench_client.py [--n 2000] [--repeat 1] [--seconds 10]``.
 
 A fast S3 stand-in (``bench/s3stub.py``, tornado, no signature checks) runs in a separate
 process on 127.0.0.1. This process does ``n`` GetObject / PutObject calls of 1 KiB,
@@ -14,7 +14,7 @@ aiobotocore is not a project dependency and must not change the venv's botocore 
 an older one), so it is only measured when ``AIOBOTOCORE_PATH`` names a directory it was
 installed into with ``pip install --target DIR aiobotocore``; it then runs in a child
 process with that directory first on its path, with ``--aiobotocore-n`` requests
-(default 1000, to keep the whole script under two minutes).
+(default 1000) and half the throughput time, to keep the whole script under two minutes.
 
 Last, "no I/O" rows: s3lite with its transport replaced by a canned response, i.e. the
 CPU of s3lite's own code (building, signing, parsing) without the network layer.
@@ -70,10 +70,11 @@ def _stub_cpu() -> float:
 
 
 def _report(r: Result) -> None:
+    stub = f"   (stub {r.server_us:4.0f} us/req)" if r.server_us else ""
     extra = f" {r.mib_s:6.1f} MiB/s" if r.mib_s else ""
     print(
         f"  {r.client:<12} {r.case:<34} {r.cpu_us:7.1f} us CPU/req {r.rate:6.0f} req/s"
-        f"   (stub {r.server_us:4.0f} us/req){extra}",
+        f"{stub}{extra}",
         flush=True,
     )
 
@@ -362,7 +363,7 @@ def run_aiobotocore_child(path: str, url: str, args: argparse.Namespace) -> list
         "--repeat",
         str(args.repeat),
         "--seconds",
-        str(args.seconds),
+        str(args.seconds / 2),
     ]
     cmd += ["--stub-pid", str(_stub_pid)]
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True, timeout=120)
@@ -400,7 +401,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=2000, help="requests per measurement")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best)")
-    parser.add_argument("--seconds", type=float, default=5, help="throughput run (0: skip)")
+    parser.add_argument("--seconds", type=float, default=10, help="throughput run (0: skip)")
     parser.add_argument(
         "--aiobotocore-n", type=int, default=1000, help="requests per aiobotocore measurement"
     )
@@ -418,7 +419,8 @@ def main() -> None:
 
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, n={args.n}, "
-        f"best of {args.repeat}; stub server in a separate process on 127.0.0.1",
+        f"best of {args.repeat}; stub server in a separate process on 127.0.0.1; "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     started = time.perf_counter()

@@ -73,7 +73,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=10, help="fresh processes per case (best)")
     args = parser.parse_args()
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, best of {args.runs}")
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, best of {args.runs}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     results = {}
     for label, code in CASES:
         results[label] = best_of(code, args.runs)

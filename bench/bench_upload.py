@@ -1,6 +1,6 @@
 """Large uploads: wall time against one SHA-256 pass, and peak memory of a streamed upload.
 
-Run: ``python bench/bench_upload.py [--mib 100] [--stream-mib 200] [--repeat 3]``.
+Run: ``python bench/bench_upload.py [--mib 100] [--stream-mib 200] [--rounds 5]``.
 
 1. ``put_object`` of a 100 MiB ``bytes`` body over plain HTTP (so the payload is signed
    with its SHA-256): one PUT (``multipart_threshold`` above the size) and the default
@@ -8,9 +8,12 @@ Run: ``python bench/bench_upload.py [--mib 100] [--stream-mib 200] [--repeat 3]`
    pass. For context: the bare wire time (the same PUT written on a raw socket, no
    hashing) and boto3 doing the same.
 2. Peak memory of a 200 MiB *streamed* upload (an async generator of fresh 1 MiB chunks,
-   8 MiB parts, 4 at a time), each in a fresh child process: the increase of the peak
-   RSS (``ru_maxrss``) over the upload, and, in a second child, the tracemalloc peak.
-   The same for boto3's ``upload_fileobj`` of a generator-backed file object.
+   8 MiB parts, 4 at a time), each in a fresh child process: the peak RSS during the
+   upload over the RSS just before it (``VmHWM``, reset first; the ``ru_maxrss``
+   increase is shown too, but a child inherits its parent's ``ru_maxrss`` across
+   fork/exec, so it can under-report), and, in a second child, the tracemalloc peak.
+   The same for boto3's ``upload_fileobj`` of a generator-backed (non-seekable) file
+   object, with 4 threads and with its default 10.
 
 The S3 stand-in (``bench/s3stub.py``) runs in a separate process on 127.0.0.1 and
 discards bodies over 1 MiB as they arrive (counting them against Content-Length).
@@ -27,11 +30,13 @@ import os
 import platform
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,11 +50,13 @@ ACCESS_KEY, SECRET_KEY = "AKIDBENCHEXAMPLE", "bench/secret/key/EXAMPLE"
 REGION = "us-east-1"
 
 
-def _best(times: list[float]) -> float:
-    return min(times)
-
-
-# -- 1. a big bytes body ---------------------------------------------------------------
+@dataclass
+class Case:
+    label: str
+    run: Callable[[], object]
+    times: list[float] = field(default_factory=list)
+    cpu: float = 0.0  # client process CPU, summed over the runs
+    stub_cpu: float = 0.0  # the stub server's CPU, summed over the runs
 
 
 def raw_put(url: str, body: bytes) -> None:
@@ -67,64 +74,18 @@ def raw_put(url: str, body: bytes) -> None:
     assert response.startswith(b"HTTP/1.1 200"), response[:100]
 
 
-def timed(label: str, fn: Callable[[], object], repeat: int, hash_time: float) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    best = _best(times)
-    print(
-        f"  {label:<58} {best * 1000:7.0f} ms  {best / hash_time:5.2f}x sha256"
-        f"   (runs: {', '.join(f'{t * 1000:.0f}' for t in times)} ms)",
-        flush=True,
-    )
-    return best
-
-
-def bench_big_body(stub: StubServer, url: str, mib: int, repeat: int) -> dict[str, float]:
-    body = os.urandom(mib * MiB)
-    hash_times = []
-    for _ in range(max(repeat, 3)):
-        t0 = time.perf_counter()
-        hashlib.sha256(body).hexdigest()
-        hash_times.append(time.perf_counter() - t0)
-    hash_time = _best(hash_times)
-    print(f"\n{mib} MiB bytes body, plain HTTP (SHA-256-signed payload), best of {repeat}")
-    print(f"  {'hashlib.sha256(body) (the reference)':<58} {hash_time * 1000:7.0f} ms")
-    out = {"sha256": hash_time}
-    out["raw socket PUT, no hashing (wire floor)"] = timed(
-        "raw socket PUT, no hashing (wire floor)", lambda: raw_put(url, body), repeat, hash_time
-    )
-
-    loop = asyncio.new_event_loop()
-    creds = Credentials(ACCESS_KEY, SECRET_KEY)
-    single = S3Client(REGION, url, creds, multipart_threshold=(mib + 1) * MiB)
-    multi = S3Client(REGION, url, creds)  # defaults: 8 MiB parts, 4 at a time
-    try:
-        loop.run_until_complete(single.put_object(BUCKET, "warm", b"x"))
-        loop.run_until_complete(multi.put_object(BUCKET, "warm", b"x"))
-        for label, client in (
-            ("s3lite put_object, single PUT", single),
-            ("s3lite put_object, multipart 8 MiB x 4", multi),
-        ):
-
-            def put(client: S3Client = client) -> None:
-                loop.run_until_complete(client.put_object(BUCKET, "big", body))
-
-            cpu0, srv0 = time.process_time(), stub.cpu_seconds()
-            out[label] = timed(label, put, repeat, hash_time)
-            cpu, srv = (time.process_time() - cpu0) / repeat, (stub.cpu_seconds() - srv0) / repeat
-            print(f"    CPU per run: client {cpu * 1000:.0f} ms, stub {srv * 1000:.0f} ms")
-    finally:
-        loop.run_until_complete(single.close())
-        loop.run_until_complete(multi.close())
-        loop.close()
-
+def bench_big_body(stub: StubServer, url: str, mib: int, rounds: int) -> dict[str, float]:
+    """Each case once per round, interleaved (the machine's load drifts); returns the
+    median time of each case."""
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
 
+    body = os.urandom(mib * MiB)
+    loop = asyncio.new_event_loop()
+    creds = Credentials(ACCESS_KEY, SECRET_KEY)
+    single = S3Client(REGION, url, creds, multipart_threshold=(mib + 1) * MiB)
+    multi = S3Client(REGION, url, creds)  # defaults: 8 MiB parts, 4 at a time
     s3: Any = boto3.client(
         "s3",
         endpoint_url=url,
@@ -133,22 +94,66 @@ def bench_big_body(stub: StubServer, url: str, mib: int, repeat: int) -> dict[st
         aws_secret_access_key=SECRET_KEY,
         config=Config(s3={"addressing_style": "path"}),
     )
-    s3.put_object(Bucket=BUCKET, Key="warm", Body=b"x")
-    out["boto3 put_object, single PUT"] = timed(
-        "boto3 put_object, single PUT (SHA-256 + CRC32)",
-        lambda: s3.put_object(Bucket=BUCKET, Key="big", Body=body),
-        repeat,
-        hash_time,
+    boto_multi = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=4)
+    cases = [
+        Case("hashlib.sha256(body): the reference", lambda: hashlib.sha256(body).hexdigest()),
+        Case("raw socket PUT, no hashing (the wire alone)", lambda: raw_put(url, body)),
+        Case(
+            "s3lite put_object, single PUT",
+            lambda: loop.run_until_complete(single.put_object(BUCKET, "big", body)),
+        ),
+        Case(
+            "s3lite put_object, multipart 8 MiB x 4",
+            lambda: loop.run_until_complete(multi.put_object(BUCKET, "big", body)),
+        ),
+        Case(
+            "boto3 put_object, single PUT (SHA-256 + CRC32)",
+            lambda: s3.put_object(Bucket=BUCKET, Key="big", Body=body),
+        ),
+        Case(
+            "boto3 upload_fileobj, multipart 8 MiB x 4",
+            lambda: s3.upload_fileobj(io.BytesIO(body), BUCKET, "big", Config=boto_multi),
+        ),
+    ]
+    try:
+        loop.run_until_complete(single.put_object(BUCKET, "warm", b"x"))
+        loop.run_until_complete(multi.put_object(BUCKET, "warm", b"x"))
+        s3.put_object(Bucket=BUCKET, Key="warm", Body=b"x")
+        for _ in range(rounds):
+            for case in cases:
+                cpu0, srv0, t0 = time.process_time(), stub.cpu_seconds(), time.perf_counter()
+                case.run()
+                case.times.append(time.perf_counter() - t0)
+                case.cpu += time.process_time() - cpu0
+                case.stub_cpu += stub.cpu_seconds() - srv0
+    finally:
+        loop.run_until_complete(single.close())
+        loop.run_until_complete(multi.close())
+        loop.close()
+        s3.close()
+
+    medians = {c.label: statistics.median(c.times) for c in cases}
+    ref = cases[0]
+    ref_median, ref_min = medians[ref.label], min(ref.times)
+    print(f"\n{mib} MiB bytes body over plain HTTP (SHA-256-signed payload), {rounds} rounds")
+    print(
+        f"  {'':<48} {'median':>7} {'x sha256':>8} {'min':>6} {'x sha256':>8}"
+        f" {'client CPU':>10} {'stub CPU':>8}"
     )
-    config = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=4)
-    out["boto3 upload_fileobj, multipart 8 MiB x 4"] = timed(
-        "boto3 upload_fileobj, multipart 8 MiB x 4",
-        lambda: s3.upload_fileobj(io.BytesIO(body), BUCKET, "big", Config=config),
-        repeat,
-        hash_time,
+    for c in cases:
+        med, low = medians[c.label], min(c.times)
+        cpu, stub_cpu = c.cpu / rounds * 1000, c.stub_cpu / rounds * 1000
+        print(
+            f"  {c.label:<48} {med * 1000:4.0f} ms {med / ref_median:7.2f}x {low * 1000:3.0f} ms"
+            f" {low / ref_min:7.2f}x {cpu:7.0f} ms {stub_cpu:5.0f} ms"
+        )
+    floor = ref_median + medians[cases[1].label]
+    print(
+        f"  (a signed single PUT must hash before sending: its floor is sha256 + wire = "
+        f"{floor * 1000:.0f} ms = {floor / ref_median:.2f}x sha256)",
+        flush=True,
     )
-    s3.close()
-    return out
+    return medians
 
 
 # -- 2. memory of a streamed upload (child processes) ----------------------------------
@@ -298,21 +303,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--mib", type=int, default=100, help="size of the bytes body")
     parser.add_argument("--stream-mib", type=int, default=200, help="size of the stream")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each big-body case")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "URL"), help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.stream_mib, args.trace)
         return
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs; stub on 127.0.0.1")
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs; stub on 127.0.0.1; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     started = time.perf_counter()
     stub = StubServer()
     with stub as url:
         # Memory first, while this process is small: a child starts its ru_maxrss at
         # this process's RSS.
         bench_stream_memory(url, args.stream_mib)
-        bench_big_body(stub, url, args.mib, args.repeat)
+        bench_big_body(stub, url, args.mib, args.rounds)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
