@@ -336,12 +336,14 @@ class JupyterS3(AsyncContentsManager):
     async def _probe_dir(self, path: str) -> tuple[bool, ObjectSummary | None]:
         """Whether the folder ``path`` exists, and its marker object if it has one
         (one request of at most two entries)."""
+        if path == "":
+            return True, None  # the root always exists (and has no marker of its own)
         prefix = self.layout.dir_prefix(path)
         entries = await self._first_entries(prefix, 2)
         marker = next(
             (e for e in entries if isinstance(e, ObjectSummary) and e.key == prefix), None
         )
-        return path == "" or probe_says_exists(prefix, entries), marker
+        return probe_says_exists(prefix, entries), marker
 
     async def _list_dir(self, path: str) -> DirListing:
         prefix = self.layout.dir_prefix(path)
@@ -573,7 +575,10 @@ class JupyterS3(AsyncContentsManager):
                 model, validation_error=validation_error
             )
             message = model.get("message")
-        saved = await self.get(path, content=False)
+        if kind == "directory":
+            saved = await self._get_dir(path, False, None)
+        else:
+            saved = await self.get(path, content=False)
         if message:
             saved["message"] = message
         self.run_post_save_hooks(  # type: ignore[no-untyped-call]
