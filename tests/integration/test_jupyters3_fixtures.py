@@ -103,7 +103,8 @@ class S3Proxy:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    async def start(self) -> S3Proxy:
+    async def start(self, ssl_options: Any = None) -> S3Proxy:
+        """Listen on a free loopback port (over TLS with ``ssl_options``)."""
         proxy = self
 
         class Forward(RequestHandler):
@@ -161,10 +162,13 @@ class S3Proxy:
         sock.setblocking(False)
         port = sock.getsockname()[1]
         self._server = HTTPServer(
-            Application([(r".*", Forward)]), max_body_size=1 << 30, max_buffer_size=1 << 30
+            Application([(r".*", Forward)]),
+            max_body_size=1 << 30,
+            max_buffer_size=1 << 30,
+            ssl_options=ssl_options,
         )
         self._server.add_sockets([sock])
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if ssl_options else 'http'}://127.0.0.1:{port}"
         return self
 
     async def stop(self) -> None:
