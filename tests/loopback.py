@@ -130,7 +130,7 @@ class Peer:
         """Read one request (head and Content-Length or chunked body); ``None`` if
         the client closed the connection cleanly before sending one."""
         try:
-            head = await self.stream.read_until(b"\r\n\r\n", max_bytes=1 << 20)
+            head = await self.stream.read_until(b"\r\n\r\n", max_bytes=16 << 20)
         except StreamClosedError:
             if self.stream._read_buffer_size:
                 raise

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
+from asyncio import Future
 from collections import deque
 from collections.abc import Awaitable, Callable
 from inspect import isawaitable
@@ -184,6 +186,7 @@ class _Conn:
         "loop",
         "pos",
         "read_timeout",
+        "sock",
         "stream",
         "timed_out",
         "timer",
@@ -203,6 +206,8 @@ class _Conn:
         self.timer: asyncio.TimerHandle | None = None
         self.uses = 0
         self.buf = bytearray(_BUFFER)
+        # The raw socket, for direct writes (plain TCP only: TLS needs SSLIOStream).
+        self.sock: socket.socket | None = stream.socket if type(stream) is IOStream else None
         self.pos = 0  # unread data is buf[pos:end]
         self.end = 0
         stream.set_close_callback(self._on_close)
@@ -253,6 +258,24 @@ class _Conn:
             if self in host.idle:  # not when the whole pool was closed meanwhile
                 host.idle.remove(self)
                 host.free_slot()
+
+    def write_head(self, data: bytes) -> Future[None] | None:
+        """Write ``data``; ``None`` when it went out at once.
+
+        On a plain TCP stream with nothing queued, one ``send`` usually takes it
+        all, which skips IOStream's per-write future and callback; what is left
+        (or everything, for TLS) goes through ``IOStream.write`` as usual.
+        """
+        sock = self.sock
+        if sock is None or self.stream.writing():
+            return self.stream.write(data)
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return None
+        return self.stream.write(data[sent:])
 
     # --- reading ---------------------------------------------------------------
 
@@ -648,7 +671,7 @@ class Transport:
         got_head = False
         try:
             try:
-                wf = stream.write(head)
+                wf = conn.write_head(head)
                 if body_len:
                     view = memoryview(body).cast("B")
                     for start in range(0, body_len, _WRITE_SLICE):
@@ -685,7 +708,12 @@ class Transport:
                 content = await self._read_chunked(conn, None)
             # Reusable only if the response was framed, the server allows it, our
             # request went out whole, and nothing unexpected follows the response.
-            reusable = framing is not None and keep_alive(head_) and wf.done() and conn.end == 0
+            reusable = (
+                framing is not None
+                and keep_alive(head_)
+                and (wf is None or wf.done())
+                and conn.end == 0
+            )
         except _Stale:
             raise
         except BaseException as e:

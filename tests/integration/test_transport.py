@@ -527,6 +527,22 @@ async def test_request_headers_sent_as_given(transport: Transport) -> None:
         assert third.body == b"abc"
 
 
+async def test_huge_request_head_is_sent_whole(transport: Transport) -> None:
+    """A head bigger than the socket buffer cannot go out in one send."""
+    async with await start_raw_server(
+        lambda peer: serve_forever(peer, http_response(200))
+    ) as server:
+        value = "v" * (8 * MiB)
+        body = b"b" * 10_000
+        request = Request("PUT", "http", server.host, "/", headers={"x-big": value}, body=body)
+        await transport.send(request)
+        await transport.send(request)
+        assert [(r.headers["x-big"] == value, r.body == body) for r in server.requests] == [
+            (True, True)
+        ] * 2
+        assert server.accepted == 1
+
+
 async def test_header_injection_and_bad_content_length_rejected(transport: Transport) -> None:
     with pytest.raises(ValueError, match="CR or LF"):
         await transport.send(Request("GET", "http", "127.0.0.1:1", "/", headers={"a": "b\r\nc: d"}))
