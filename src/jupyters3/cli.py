@@ -63,7 +63,7 @@ class CheckTarget:
     where: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.where = self.endpoint_url or f"AWS S3 ({self.region})"
+        self.where = self.endpoint_url or "AWS S3"
 
     @property
     def url(self) -> str:
@@ -258,8 +258,8 @@ async def _check_credentials(manager: JupyterS3, steps: list[Step]) -> bool:
         steps.append(Step("credentials", "FAIL", f"{name}: {type(exc).__name__}: {exc}", fix))
         return False
     source = _credential_source(provider, auth)
-    kind = ", temporary" if creds.session_token else ""
-    detail = f"from {source} (access key {_mask(creds.access_key_id)}{kind})"
+    kind = " (temporary)" if creds.session_token else ""
+    detail = f"from {source}; access key {_mask(creds.access_key_id)}{kind}"
     steps.append(Step("credentials", "ok", detail))
     return True
 
@@ -276,7 +276,7 @@ def _credential_source(provider: object, auth: object) -> str:
         return f"shared files (profile {name!r})"
     if isinstance(label, str) and label != "credential chain":
         return label
-    return f"{type(auth).__name__} (c.JupyterS3.authentication_class)"
+    return f"c.JupyterS3.authentication_class = {type(auth).__name__}"
 
 
 async def _check_endpoint(target: CheckTarget) -> Step:

@@ -208,7 +208,7 @@ def test_command_with_credentials_from_env_or_profile(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT1")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
     assert main(target) == 0
-    assert "from environment variables (access key AKIA…ENT1)" in capsys.readouterr().out
+    assert "from environment variables; access key AKIA…ENT1" in capsys.readouterr().out
 
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
