@@ -362,9 +362,12 @@ def check_command(args: argparse.Namespace) -> int:
 
 
 def _add_target_options(p: argparse.ArgumentParser, *, demo: bool) -> None:
-    what = "a real bucket instead of the local S3 server" if demo else "the bucket to check"
-    p.add_argument("--bucket", help=f"{what} (default: c.JupyterS3.aws_s3_bucket)")
-    p.add_argument("--prefix", help="key prefix of everything (default: c.JupyterS3.prefix)")
+    if demo:
+        p.add_argument("--bucket", help="a real bucket instead of the local S3 server")
+        p.add_argument("--prefix", help="key prefix of everything (default: none)")
+    else:
+        p.add_argument("--bucket", help="the bucket (default: c.JupyterS3.aws_s3_bucket)")
+        p.add_argument("--prefix", help="key prefix (default: c.JupyterS3.prefix)")
     p.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS)")
     p.add_argument("--region", help="the bucket's region (default: environment/profile)")
     p.add_argument("--profile", help="AWS profile for credentials (sets AWS_PROFILE)")

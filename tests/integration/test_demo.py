@@ -22,7 +22,14 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
-from jupyters3.demo import DEMO_ACCESS_KEY_ID, DEMO_BUCKET, DEMO_SECRET_ACCESS_KEY, sample_objects
+from jupyters3.demo import (
+    DEMO_ACCESS_KEY_ID,
+    DEMO_BUCKET,
+    DEMO_SECRET_ACCESS_KEY,
+    demo_settings,
+    jupyter_argv,
+    sample_objects,
+)
 from tests.motoserver import MotoServer
 
 STARTUP_TIMEOUT = 120  # seconds; a bound for a hung start, not a performance assertion
@@ -232,3 +239,29 @@ def test_sample_notebooks_are_valid_nbformat() -> None:
         if key.endswith(".ipynb"):
             notebook = nbformat.reads(body.decode(), as_version=4)  # type: ignore[no-untyped-call]
             nbformat.validate(notebook)
+
+
+def test_jupyter_command_line() -> None:
+    settings = demo_settings(
+        bucket="b",
+        prefix="p/",
+        endpoint_url="http://127.0.0.1:9",
+        region="us-east-1",
+        static_keys=("id", "secret"),
+    )
+    argv = jupyter_argv(
+        settings, port=0, open_browser=False, allow_root=False, extra=["--ServerApp.x=1"]
+    )
+    assert argv[:4] == [
+        "--ServerApp.contents_manager_class=jupyters3.JupyterS3",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        "--ServerApp.open_browser=False",
+    ]
+    assert (
+        "--JupyterS3.authentication_class=jupyters3.JupyterS3SecretAccessKeyAuthentication" in argv
+    )
+    assert "--JupyterS3SecretAccessKeyAuthentication.aws_secret_access_key=secret" in argv
+    assert "--JupyterS3.prefix=p/" in argv and argv[-1] == "--ServerApp.x=1"  # extra: last wins
+    real = demo_settings(bucket="b", prefix="", endpoint_url=None, region=None, static_keys=None)
+    assert real == {"JupyterS3": {"aws_s3_bucket": "b"}}  # the user's credential chain
