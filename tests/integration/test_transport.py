@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import socket
@@ -656,6 +657,30 @@ async def test_connect_refused(transport: Transport) -> None:
                 await t1.send(Request("GET", "http", f"127.0.0.1:{port}", "/"))
     finally:
         await t1.close()
+
+
+async def test_connect_timeout() -> None:
+    """A listener whose accept queue is full drops new SYNs: the connect hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    transport = Transport(connect_timeout=0.3, read_timeout=2.0)
+    try:
+        with pytest.raises(TransportTimeout) as info:
+            await transport.send(Request("GET", "http", f"127.0.0.1:{port}", "/"))
+        assert info.value.request_sent is False
+    finally:
+        await transport.close()
+        for sock in [*fillers, listener]:
+            sock.close()
 
 
 async def test_read_timeout_waiting_for_response() -> None:
