@@ -229,7 +229,8 @@ class LoopbackServer:
         self.closed = 0  # connections that were closed (by either side)
         self.peers: list[Peer] = []
         self.requests: list[ReceivedRequest] = []  # raw servers: every request read
-        self.errors: list[BaseException] = []  # exceptions raised by raw handlers
+        # Exceptions raised by raw handlers (re-raised when the ``async with`` ends).
+        self.errors: list[BaseException] = []
         self._server: TCPServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -277,6 +278,9 @@ class LoopbackServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+        if exc is None and self.errors:
+            # A scripted handler failed (e.g. an assert in it): fail the test too.
+            raise self.errors[0]
 
 
 class _RawTCPServer(TCPServer):
