@@ -576,8 +576,11 @@ class Transport:
     def _loop_pool(self, loop: asyncio.AbstractEventLoop) -> _LoopPool:
         pool = self._pools.get(loop)
         if pool is None:
-            for other in [lp for lp in self._pools if lp.is_closed()]:
-                _close_foreign(self._pools.pop(other))
+            # list() copies atomically: another thread may be adding its own loop.
+            for other in [lp for lp in list(self._pools) if lp.is_closed()]:
+                dropped = self._pools.pop(other, None)
+                if dropped is not None:
+                    _close_foreign(dropped)
             pool = self._pools[loop] = _LoopPool(loop)
         return pool
 

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -784,6 +785,27 @@ def test_usable_from_several_event_loops_in_sequence() -> None:
             return server.closed
 
         assert asyncio.run(closed_count()) == 3
+
+
+def test_usable_from_two_threads_with_their_own_loops_at_once() -> None:
+    transport = Transport()
+    results: list[list[bytes]] = []
+
+    def run() -> None:
+        async def use() -> list[bytes]:
+            return [(await transport.send(get(server))).body for _ in range(30)]
+
+        results.append(asyncio.run(use()))
+
+    with ThreadedServer(lambda: start_app_server(Application([("/", Hello)]))) as server:
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert results == [[b"hello"] * 30] * 2
+        assert server.accepted == 2  # one connection per loop, each reused
+        asyncio.run(transport.close())
 
 
 async def test_close_releases_connections(app_server: LoopbackServer) -> None:
