@@ -55,6 +55,7 @@ __all__ = [
     "ThreadedServer",
     "http_response",
     "self_signed_cert",
+    "serve_forever",
     "start_app_server",
     "start_raw_server",
     "wait_until",
@@ -196,6 +197,13 @@ class Peer:
         """Send :func:`http_response` ``(status, body, **kwargs)``."""
         await self.send(http_response(status, body, **kwargs))
 
+    async def send_slowly(self, data: bytes, *, pieces: int = 10, delay: float = 0.05) -> None:
+        """Write ``data`` in ``pieces`` parts with ``delay`` seconds before each."""
+        step = max(1, -(-len(data) // pieces))
+        for start in range(0, len(data), step):
+            await asyncio.sleep(delay)
+            await self.send(data[start : start + step])
+
     def reset(self) -> None:
         """Abort the connection: the client sees a TCP RST, not a clean close."""
         if not self.stream.closed():
@@ -215,6 +223,19 @@ class Peer:
 
 
 Handler = Callable[[Peer], Awaitable[None]]
+
+
+async def serve_forever(
+    peer: Peer, response: bytes | Callable[[ReceivedRequest], bytes | Awaitable[bytes]]
+) -> None:
+    """A handler body: answer every request on the connection with ``response``
+    (bytes, or a function of the request returning them), until the client closes."""
+    while (request := await peer.read_request()) is not None:
+        if isinstance(response, bytes):
+            await peer.send(response)
+        else:
+            answer = response(request)
+            await peer.send(answer if isinstance(answer, bytes) else await answer)
 
 
 class LoopbackServer:

@@ -24,6 +24,7 @@ from tests.loopback import (
     ThreadedServer,
     http_response,
     self_signed_cert,
+    serve_forever,
     start_app_server,
     start_raw_server,
     wait_until,
@@ -63,12 +64,6 @@ async def app_server() -> AsyncIterator[LoopbackServer]:
     server = await start_app_server(Application([("/", Hello), ("/echo", Echo)]))
     yield server
     await server.stop()
-
-
-async def serve_forever(peer: Peer, response: bytes) -> None:
-    """Answer every request on the connection with ``response``."""
-    while await peer.read_request() is not None:
-        await peer.send(response)
 
 
 # --- keep-alive and connection reuse ---------------------------------------------------
@@ -726,9 +721,7 @@ async def test_read_timeout_is_not_a_total_timeout() -> None:
     async def handler(peer: Peer) -> None:
         await peer.read_request()
         await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n")
-        for _ in range(8):
-            await asyncio.sleep(0.2)
-            await peer.send(b"s")
+        await peer.send_slowly(b"s" * 8, pieces=8, delay=0.2)
 
     try:
         async with await start_raw_server(handler) as server:
