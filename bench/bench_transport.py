@@ -48,11 +48,13 @@ SERVER = textwrap.dedent(
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 EMPTY = hashlib.sha256(b"").hexdigest()
+REPEATS = 3
 
 
 async def measure(
     label: str, n: int, one: Callable[[], Awaitable[None]], concurrency: int = 1
 ) -> None:
+    """Best of ``REPEATS`` runs of ``n`` requests (the machine may be shared and noisy)."""
     for _ in range(min(n // 10, 200)):  # warm up: connections, caches
         await one()
 
@@ -60,14 +62,33 @@ async def measure(
         for _ in range(count):
             await one()
 
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker(n // concurrency) for _ in range(concurrency)))
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     done = n // concurrency * concurrency
+    best_cpu = best_wall = float("inf")
+    for _ in range(REPEATS):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker(n // concurrency) for _ in range(concurrency)))
+        best_cpu = min(best_cpu, time.process_time() - cpu0)
+        best_wall = min(best_wall, time.perf_counter() - wall0)
     print(
-        f"{label:<48} {cpu / done * 1e6:8.1f} us CPU/request {done / wall:9.0f} requests/s",
+        f"{label:<52} {best_cpu / done * 1e6:8.1f} us CPU/request"
+        f" {done / best_wall:9.0f} requests/s",
         flush=True,
     )
+
+
+class _Floor(asyncio.Protocol):
+    """The least a client can do: write a fixed request, wait for the fixed answer."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.got = 0
+        self.done: asyncio.Future[None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.got += len(data)
+        if self.got >= self.size and self.done is not None:
+            self.got = 0
+            self.done.set_result(None)
 
 
 async def run(port: int, n: int) -> None:
@@ -101,7 +122,22 @@ async def run(port: int, n: int) -> None:
         response = await simple.fetch(HTTPRequest(url))
         assert response.code == 200 and response.body == b"<Small>ok</Small>"
 
-    print(f"N={n} sequential small GETs against a tornado server in another process")
+    # The size of the server's answer, for the floor measurement.
+    loop = asyncio.get_running_loop()
+    raw_request = f"GET /bucket/key HTTP/1.1\r\nhost: {host}\r\n\r\n".encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw_request)
+    answer = await reader.readuntil(b"</Small>")
+    writer.close()
+    raw, floor = await loop.create_connection(lambda: _Floor(len(answer)), "127.0.0.1", port)
+
+    async def floor_get() -> None:
+        floor.done = loop.create_future()
+        raw.write(raw_request)
+        await floor.done
+
+    print(f"N={n} small GETs against a tornado server in another process, best of {REPEATS}")
+    await measure("floor: bare asyncio Protocol, fixed bytes, no parsing", n, floor_get)
     await measure("s3lite Transport (keep-alive)", n, s3lite_get)
     await measure("s3lite Transport + SigV4 signing", n, s3lite_signed_get)
     await measure("s3lite Transport, body to a sink", n, s3lite_sink_get)
@@ -109,6 +145,7 @@ async def run(port: int, n: int) -> None:
     await measure("s3lite Transport, 10 concurrent", n, s3lite_get, concurrency=10)
     await measure("tornado AsyncHTTPClient, 10 concurrent", n, tornado_get, concurrency=10)
     await transport.close()
+    raw.close()
     simple.close()
     assert isinstance(simple, AsyncHTTPClient)
 
