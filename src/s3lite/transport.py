@@ -143,7 +143,11 @@ def encode_head(request: Request, body_len: int) -> bytes:
         extra += f"content-length: {body_len}\r\n"
     if n:
         block += "\r\n"
-    text = f"{request.method} {request.target} HTTP/1.1\r\n{extra}{block}\r\n"
+    line = f"{request.method} {request.target} HTTP/1.1"
+    host = request.host
+    if line.count(" ") != 2 or "\n" in line or "\r" in line or not host.isprintable():
+        raise ValueError(f"invalid request line or host: {line!r}, {request.host!r}")
+    text = f"{line}\r\n{extra}{block}\r\n"
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:

@@ -543,6 +543,12 @@ async def test_huge_request_head_is_sent_whole(transport: Transport) -> None:
 async def test_header_injection_and_bad_content_length_rejected(transport: Transport) -> None:
     with pytest.raises(ValueError, match="CR or LF"):
         await transport.send(Request("GET", "http", "127.0.0.1:1", "/", headers={"a": "b\r\nc: d"}))
+    with pytest.raises(ValueError, match="request line"):
+        await transport.send(Request("GET", "http", "127.0.0.1:1", "/a b"))
+    with pytest.raises(ValueError, match="request line"):
+        await transport.send(Request("GET", "http", "127.0.0.1:1\r\nx: y", "/"))
+    with pytest.raises(ValueError, match="latin-1"):
+        await transport.send(Request("GET", "http", "127.0.0.1:1", "/", headers={"a": "\u20ac"}))
     with pytest.raises(ValueError, match="Content-Length"):
         await transport.send(
             Request("PUT", "http", "127.0.0.1:1", "/", headers={"content-length": "9"}, body=b"1")
