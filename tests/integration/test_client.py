@@ -55,6 +55,17 @@ def client_for(server: MotoServer, **kwargs: object) -> S3Client:
     return S3Client(REGION, server.endpoint_url, creds, **kwargs)  # type: ignore[arg-type]
 
 
+async def put_empty(s3: S3Client, bucket: str, keys: list[str]) -> None:
+    """Write many empty objects, 16 at a time."""
+    slots = asyncio.Semaphore(16)
+
+    async def put(key: str) -> None:
+        async with slots:
+            await s3.put_object(bucket, key, b"")
+
+    await asyncio.gather(*(put(k) for k in keys))
+
+
 @pytest.mark.parametrize("key", AWKWARD_KEYS, ids=lambda k: k[:30])
 async def test_awkward_keys_round_trip_and_cross_check_with_boto3(
     moto: MotoServer, bucket: str, key: str
@@ -80,13 +91,9 @@ async def test_awkward_keys_round_trip_and_cross_check_with_boto3(
 
 
 async def test_listing_pages_prefixes_and_start_after(moto: MotoServer, bucket: str) -> None:
-    boto = moto.boto3_client()
-    async with client_for(moto) as s3:
-        keys = [f"dir/file-{i:04d}" for i in range(2500)]
-        await asyncio.gather(*(s3.put_object(bucket, k, b"") for k in keys[:50]))
-        await asyncio.to_thread(  # boto3 writes the rest from a thread, quickly
-            lambda: [boto.put_object(Bucket=bucket, Key=k, Body=b"") for k in keys[50:]]
-        )
+    async with client_for(moto, max_connections=16) as s3:
+        keys = [f"dir/file-{i:04d}" for i in range(1100)]  # more than one default page
+        await put_empty(s3, bucket, keys)
         await s3.put_object(bucket, "dir/sub/x", b"x")
         await s3.put_object(bucket, "top", b"t")
 
@@ -94,14 +101,14 @@ async def test_listing_pages_prefixes_and_start_after(moto: MotoServer, bucket: 
         assert [e.key for e in everything if isinstance(e, ObjectSummary)] == sorted(
             [*keys, "dir/sub/x"]
         )
-        delimited = [e async for e in s3.list_objects(bucket, "dir/", "/", page_size=700)]
-        assert sum(isinstance(e, ObjectSummary) for e in delimited) == 2500
+        delimited = [e async for e in s3.list_objects(bucket, "dir/", "/", page_size=300)]
+        assert sum(isinstance(e, ObjectSummary) for e in delimited) == 1100
         assert [e for e in delimited if isinstance(e, CommonPrefix)] == [CommonPrefix("dir/sub/")]
         root = [e async for e in s3.list_objects(bucket, delimiter="/")]
         assert root[0] == CommonPrefix("dir/")
         assert isinstance(root[1], ObjectSummary) and root[1].key == "top"
-        after = [e.key async for e in s3.list_objects(bucket, "dir/", start_after="dir/file-2497")]  # type: ignore[union-attr]
-        assert after == ["dir/file-2498", "dir/file-2499", "dir/sub/x"]
+        after = [e.key async for e in s3.list_objects(bucket, "dir/", start_after="dir/file-1097")]  # type: ignore[union-attr]
+        assert after == ["dir/file-1098", "dir/file-1099", "dir/sub/x"]
 
 
 async def test_get_range_stream_and_download(moto: MotoServer, bucket: str, tmp_path: Path) -> None:
@@ -251,10 +258,9 @@ async def test_copy_above_5_gib_uses_upload_part_copy(
 
 
 async def test_delete_objects_batches_and_reports(moto: MotoServer, bucket: str) -> None:
-    boto = moto.boto3_client()
-    keys = [f"d/{i}" for i in range(2100)]
-    await asyncio.to_thread(lambda: [boto.put_object(Bucket=bucket, Key=k, Body=b"") for k in keys])
-    async with client_for(moto) as s3:
+    keys = [f"d/{i}" for i in range(1001)]  # two batches
+    async with client_for(moto, max_connections=16) as s3:
+        await put_empty(s3, bucket, keys)
         failed = await s3.delete_objects(bucket, [*keys, "never-existed", "white space & <xml>"])
         assert failed == []
         assert [e async for e in s3.list_objects(bucket)] == []
