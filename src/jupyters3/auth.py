@@ -141,7 +141,7 @@ class JupyterS3ECSRoleAuthentication(JupyterS3Authentication):
 
 
 class JupyterS3DefaultAuthentication(JupyterS3Authentication):
-    """s3lite's full credential chain (environment, web identity, profiles and SSO,
+    """s3lite's full credential chain (environment, web identity, shared profiles,
     ECS/EKS container roles, EC2 instance roles): what most users want."""
 
     def __init__(self, **kwargs: Any) -> None:
