@@ -37,6 +37,8 @@ _R = TypeVar("_R")
 _T = TypeVar("_T")
 
 AsyncS3Client = _async.S3Client
+# Seconds an interrupted call may take to clean up before the caller gets its exception.
+CANCEL_GRACE = 10.0
 
 
 class _LoopThread:
@@ -68,12 +70,24 @@ class _LoopThread:
                 "s3lite.sync.S3Client called from its own event loop (e.g. inside a sink "
                 "callback): this would deadlock; use the async client there"
             )
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        finished = threading.Event()
+
+        async def call() -> _R:
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(call(), self.loop)
         try:
             return future.result()
         except BaseException:
-            # Interrupted while waiting (Ctrl-C): do not leave the operation running.
-            future.cancel()
+            if not future.done():
+                # Interrupted while waiting (Ctrl-C): cancel the call, and give it a moment
+                # to clean up (abort a multipart upload) before the caller goes on, and
+                # perhaps exits. Another Ctrl-C stops the wait.
+                future.cancel()
+                finished.wait(CANCEL_GRACE)
             raise
 
     def stop(self) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -209,3 +214,45 @@ def test_presign_fetches_credentials_first(moto: MotoServer, bucket: str) -> Non
         url = s3.presign_url("GET", bucket, "p", expires_in=60)
     with urllib.request.urlopen(url, timeout=10) as resp:
         assert resp.read() == b"presigned"
+
+
+_INTERRUPTED_UPLOAD = """
+import os, sys
+from s3lite import Credentials
+from s3lite.sync import S3Client
+
+endpoint, bucket = sys.argv[1:]
+s3 = S3Client("us-east-1", endpoint, Credentials("k", "s"))
+try:
+    s3.put_object(bucket, "big", os.fdopen(0, "rb"))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_cancels_the_call_and_aborts_its_multipart_upload(
+    moto: MotoServer, bucket: str
+) -> None:
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_UPLOAD, moto.endpoint_url, bucket],
+        stdin=read_end,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    os.close(read_end)
+    try:
+        # Two full parts and a bit: the multipart upload begins, then waits for more.
+        os.write(write_end, os.urandom(1024 * 1024) * 17)
+        boto = moto.boto3_client()
+        deadline = time.monotonic() + 60
+        while not boto.list_multipart_uploads(Bucket=bucket).get("Uploads"):
+            assert time.monotonic() < deadline, "the upload never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        os.close(write_end)  # the file read blocked in a thread ends too
+    out, _ = proc.communicate(timeout=60)
+    assert out == "interrupted\n"
+    assert boto.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert boto.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
