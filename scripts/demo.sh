@@ -3,13 +3,5 @@
 # Extra arguments go to `jupyters3 demo` (e.g. --lab, or --bucket/--endpoint-url for a real bucket).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-# shellcheck disable=SC1091
-. .venv/bin/activate
-python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e '.[demo]'
+. scripts/venv.sh demo
 exec jupyters3 demo "$@"
