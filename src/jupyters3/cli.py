@@ -269,7 +269,7 @@ def _credential_source(provider: object, auth: object) -> str:
     from s3lite.config import resolve_profile
 
     # The chain remembers which of its providers answered.
-    active = getattr(provider, "active", None) or getattr(provider, "_active", None)
+    active = getattr(provider, "active", None)
     label = getattr(active, "label", None) or getattr(provider, "label", None)
     if label == "shared files":
         name, _ = resolve_profile()

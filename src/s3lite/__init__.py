@@ -40,6 +40,7 @@ from .errors import (
     TransportTimeout,
 )
 from .models import (
+    Bucket,
     CommonPrefix,
     DeleteError,
     ObjectInfo,
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessDenied",
     "BaseProvider",
+    "Bucket",
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "BucketNotEmpty",

@@ -291,8 +291,10 @@ def _s3_url(text: str, what: str = "this command") -> S3Url:
 
 
 async def cmd_ls(s3: S3Client, args: argparse.Namespace, out: Output) -> int:
-    if args.path is None:
-        raise UsageError("give a bucket to list: s3lite ls s3://bucket/[prefix]")
+    if args.path is None:  # as `aws s3 ls`: the buckets
+        for bucket in await s3.list_buckets():
+            print(f"{bucket.created.astimezone():%Y-%m-%d %H:%M:%S} {bucket.name}")
+        return EXIT_OK
     url = _s3_url(args.path, "ls")
     delimiter = None if args.recursive else "/"
     found = False

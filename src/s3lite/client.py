@@ -28,7 +28,15 @@ from .config import resolve_region
 from .credentials import CredentialProvider, Credentials, as_provider
 from .errors import S3Error, TransportError
 from .messages import Request, Response, uri_encode
-from .models import CommonPrefix, DeleteError, ObjectInfo, ObjectSummary, PutResult, S3Object
+from .models import (
+    Bucket,
+    CommonPrefix,
+    DeleteError,
+    ObjectInfo,
+    ObjectSummary,
+    PutResult,
+    S3Object,
+)
 from .protocol import AddressingStyle, Endpoint, error_from_response, object_info
 from .retries import SKEW_CODES, RetryConfig, backoff_delay, clock_skew, is_retryable
 from .signing import EMPTY_SHA256, UNSIGNED_PAYLOAD, presign, sign
@@ -485,6 +493,11 @@ class S3Client:
         await self._call(req, bucket=bucket, key=key)
 
     # -- buckets ---------------------------------------------------------------
+
+    async def list_buckets(self) -> list[Bucket]:
+        """Every bucket these credentials own."""
+        resp = await self._call(self._endpoint.request("GET"))
+        return xml.parse_list_buckets(resp.body)
 
     async def create_bucket(self, bucket: str) -> None:
         """Create a bucket in the client's region."""

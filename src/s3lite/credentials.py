@@ -1412,6 +1412,11 @@ class ChainProvider(BaseProvider):
     def __repr__(self) -> str:
         return f"ChainProvider([{', '.join(repr(p) for p in self.providers)}])"
 
+    @property
+    def active(self) -> BaseProvider | None:
+        """The provider whose credentials are in use (None before the first load)."""
+        return self._active
+
     __str__ = __repr__
 
     async def load(self) -> Credentials | None:

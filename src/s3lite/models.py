@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
+    "Bucket",
     "CommonPrefix",
     "DeleteError",
     "ListPage",
@@ -14,6 +15,14 @@ __all__ = [
     "PutResult",
     "S3Object",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A bucket, as ListBuckets answers it."""
+
+    name: str
+    created: datetime
 
 
 @dataclass(frozen=True, slots=True)

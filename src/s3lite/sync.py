@@ -300,6 +300,7 @@ class S3Client:
     upload_part_copy = _blocking(AsyncS3Client.upload_part_copy)
     complete_multipart_upload = _blocking(AsyncS3Client.complete_multipart_upload)
     abort_multipart_upload = _blocking(AsyncS3Client.abort_multipart_upload)
+    list_buckets = _blocking(AsyncS3Client.list_buckets)
     create_bucket = _blocking(AsyncS3Client.create_bucket)
     delete_bucket = _blocking(AsyncS3Client.delete_bucket)
     head_bucket = _blocking(AsyncS3Client.head_bucket)

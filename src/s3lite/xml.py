@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from .errors import S3Error
-from .models import CommonPrefix, DeleteError, ListPage, ObjectSummary
+from .models import Bucket, CommonPrefix, DeleteError, ListPage, ObjectSummary
 
 __all__ = [
     "ErrorBody",
@@ -26,6 +26,7 @@ __all__ = [
     "parse_delete_result",
     "parse_error",
     "parse_initiate_multipart",
+    "parse_list_buckets",
     "parse_list_objects_v2",
     "parse_timestamp",
     "xml_safe",
@@ -129,6 +130,19 @@ def parse_list_objects_v2(body: bytes) -> ListPage:
     if truncated and token is None:
         raise S3Error("truncated listing without a continuation token", code="MalformedResponse")
     return ListPage(objects, prefixes, token)
+
+
+def parse_list_buckets(body: bytes) -> list[Bucket]:
+    """The buckets of a ListBuckets response."""
+    root = _root(body, "ListBuckets")
+    buckets = root.find("Buckets")
+    return [
+        Bucket(
+            _required(b, "Name", "ListBuckets"),
+            parse_timestamp(_required(b, "CreationDate", "ListBuckets")),
+        )
+        for b in (buckets.iterfind("Bucket") if buckets is not None else ())
+    ]
 
 
 def parse_initiate_multipart(body: bytes) -> str:

@@ -319,6 +319,15 @@ def test_ls_like_aws_s3_ls(cli: Cli, moto: MotoServer, bucket: str) -> None:
     assert [int(line.split()[2]) for line in out.splitlines()] == [2048, 1, 5]
 
 
+def test_ls_without_a_url_lists_the_buckets(cli: Cli, moto: MotoServer, bucket: str) -> None:
+    code, out, _ = cli("ls")
+    assert code == 0
+    names = [line.split()[-1] for line in out.splitlines()]
+    assert bucket in names
+    created = moto.boto3_client().list_buckets()["Buckets"]
+    assert len(names) == len(created)
+
+
 def test_ls_exit_codes(cli: Cli, bucket: str) -> None:
     assert cli("ls", f"s3://{bucket}/nothing-here") == (1, "", "")  # as aws s3 ls
     assert cli("ls", f"s3://{bucket}")[0] == 0  # an empty bucket is not a failure

@@ -300,6 +300,8 @@ async def test_bucket_lifecycle(moto: MotoServer) -> None:
     async with client_for(moto) as s3:
         await s3.create_bucket("lifecycle-test-bucket")
         await s3.head_bucket("lifecycle-test-bucket")
+        listed = {b.name: b for b in await s3.list_buckets()}
+        assert listed["lifecycle-test-bucket"].created.tzinfo is not None
         await s3.delete_bucket("lifecycle-test-bucket")
         with pytest.raises(NoSuchBucket):
             await s3.head_bucket("lifecycle-test-bucket")
