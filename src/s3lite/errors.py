@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CERTIFICATE_ERROR",
     "AccessDenied",
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
@@ -85,6 +86,10 @@ class TransportError(S3Error):
     def __init__(self, message: str = "", *, request_sent: bool = True, **kwargs: Any) -> None:
         self.request_sent = request_sent
         super().__init__(message, **kwargs)
+
+
+# The code of a TransportError for an untrusted TLS certificate (never retried).
+CERTIFICATE_ERROR = "CertificateError"
 
 
 class TransportTimeout(TransportError):

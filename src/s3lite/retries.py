@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from .errors import S3Error, TransportError
+from .errors import CERTIFICATE_ERROR, S3Error, TransportError
 
 __all__ = ["RetryConfig", "backoff_delay", "clock_skew", "is_retryable"]
 
@@ -64,6 +64,8 @@ class RetryConfig:
 def is_retryable(error: S3Error, *, idempotent: bool) -> bool:
     """Whether ``error`` may go away if the same request is sent again."""
     if isinstance(error, TransportError):
+        if error.code == CERTIFICATE_ERROR:
+            return False
         if not error.request_sent:
             return True  # the server never saw it
         # A timeout or a reset after sending may have been applied: only a request

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpclient import TCPClient
 
-from .errors import TransportError, TransportTimeout
+from .errors import CERTIFICATE_ERROR, TransportError, TransportTimeout
 from .messages import Request, Response
 
 __all__ = ["BodySink", "Transport"]
@@ -646,6 +646,12 @@ class Transport:
             if isinstance(e, (TimeoutError, asyncio.TimeoutError)):
                 raise TransportTimeout(
                     f"connecting to {where} timed out", request_sent=False
+                ) from e
+            if isinstance(e, ssl.SSLCertVerificationError):  # retrying cannot help
+                raise TransportError(
+                    f"TLS certificate of {where} not trusted: {e.verify_message}",
+                    code=CERTIFICATE_ERROR,
+                    request_sent=False,
                 ) from e
             if isinstance(e, (OSError, StreamClosedError)):
                 raise TransportError(f"cannot connect to {where}: {e}", request_sent=False) from e

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from s3lite import S3Client, TransportError
+from s3lite.errors import CERTIFICATE_ERROR
 from s3lite.signing import UNSIGNED_PAYLOAD
 from tests.integration.test_client_faults import CREDS, ETAG, FAST, REGION, verify_signature
 from tests.loopback import (
@@ -65,9 +66,11 @@ async def test_certificates_are_checked_unless_told_otherwise(tmp_path: Path) ->
     async with server:
         url = f"https://127.0.0.1:{server.port}"
         async with S3Client(REGION, url, CREDS, retry=FAST) as s3:
-            with pytest.raises(TransportError, match=r"(?i)certificate"):
+            with pytest.raises(TransportError, match=r"(?i)certificate") as info:
                 await s3.head_object("bkt", "k")
         assert seen == []
+        assert info.value.code == CERTIFICATE_ERROR
+        assert server.accepted == 1  # not retried: another try cannot help
         async with S3Client(REGION, url, CREDS, verify=False, retry=FAST) as s3:
             await s3.put_object("bkt", "k", b"v")
         assert len(seen) == 1
