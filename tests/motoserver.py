@@ -8,25 +8,10 @@ the GIL, hiding event-loop blocking.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 import urllib.request
 from dataclasses import dataclass
 
-_CHILD = textwrap.dedent(
-    """
-    import logging, sys
-    from moto.server import ThreadedMotoServer
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    print(server.get_host_and_port()[1], flush=True)
-    sys.stdin.read()  # until the parent closes our stdin
-    server.stop()
-    """
-)
+from jupyters3.demo import LocalS3
 
 REGION = "us-east-1"
 
@@ -36,11 +21,14 @@ class MotoServer:
     """A running moto server. ``access_key_id``/``secret_access_key`` are the
     keys to use (on an auth-checking server, the only keys it accepts)."""
 
-    process: subprocess.Popen[str]
-    endpoint_url: str
+    local: LocalS3
     access_key_id: str = "testing"
     secret_access_key: str = "testing"
     checks_signatures: bool = False
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.local.endpoint_url
 
     def boto3_client(self, service: str = "s3"):  # type: ignore[no-untyped-def]
         import boto3
@@ -56,35 +44,12 @@ class MotoServer:
         )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.local.stop()
 
 
 def start_moto(*, check_signatures: bool = False) -> MotoServer:
-    env = dict(os.environ)
-    # moto's server refuses credentials-less boto3 calls inside itself otherwise
-    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    env["AWS_DEFAULT_REGION"] = REGION
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.strip().isdigit():
-        proc.kill()
-        raise RuntimeError(f"moto server did not start: {line!r}")
-    server = MotoServer(proc, f"http://127.0.0.1:{int(line)}")
+    """The same local server ``jupyters3 demo`` runs, in its own child process."""
+    server = MotoServer(LocalS3.start())
     if check_signatures:
         _enable_signature_checks(server)
     return server
