@@ -16,7 +16,6 @@ import logging
 import math
 import os
 import ssl
-import tempfile
 import time
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -189,13 +188,14 @@ class S3Client:
                 "give bytes, str, a binary file or an async iterable of bytes"
             )
         # Read ahead up to the threshold: a small stream is one plain PUT.
-        head: list[bytes] = []
+        head: list[bytes | memoryview] = []
         total = 0
         async for part in parts:
             head.append(part)
             total += len(part)
             if total > self._threshold:
                 break
+        part = b""  # else the loop variable pins one part in memory for the whole upload
         if total <= self._threshold:
             return await self._put_single(bucket, key, b"".join(head), {**headers, **conditions})
         return await self._put_multipart(bucket, key, _chain(head, parts), headers, conditions)
@@ -231,6 +231,8 @@ class S3Client:
         self, bucket: str, key: str, path: str | os.PathLike[str]
     ) -> ObjectInfo:
         """Stream an object into a local file, atomically (a temporary file, then a rename)."""
+        import tempfile  # here, not at the top: it costs ~2 ms at import
+
         target = os.fspath(path)
         fd, tmp = tempfile.mkstemp(prefix=".s3lite-", dir=os.path.dirname(os.path.abspath(target)))
         try:
@@ -885,14 +887,16 @@ async def _aiter(items: Iterable[memoryview]) -> AsyncIterator[memoryview]:
         yield item
 
 
-async def _chain(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _chain(
+    head: list[bytes | memoryview], rest: AsyncIterator[bytes | memoryview]
+) -> AsyncIterator[bytes | memoryview]:
     while head:
         yield head.pop(0)
     async for item in rest:
         yield item
 
 
-async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
+async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes | memoryview]:
     """Parts of ``size`` bytes from a binary file, read off the event loop."""
     loop = asyncio.get_running_loop()
 
@@ -918,27 +922,25 @@ async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes]:
             return
 
 
-async def _stream_parts(stream: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
-    """Parts of exactly ``size`` bytes (the last may be shorter) from an async stream."""
-    pieces: list[bytes] = []
-    have = 0
+async def _stream_parts(
+    stream: AsyncIterable[bytes], size: int
+) -> AsyncIterator[bytes | memoryview]:
+    """Parts of exactly ``size`` bytes (the last may be shorter) from an async stream.
+
+    A part grows chunk by chunk, so each chunk is freed once copied in (joining a
+    list of chunks would hold all of them and the joined part at once)."""
+    part = bytearray()
     async for chunk in stream:
-        pieces.append(chunk)
-        have += len(chunk)
-        if have < size:
-            continue
-        joined = b"".join(pieces)
-        pieces.clear()
-        offset = 0
-        while len(joined) - offset >= size:
-            yield joined if len(joined) == size else joined[offset : offset + size]
-            offset += size
-        if offset < len(joined):
-            pieces.append(joined[offset:])
-        have = len(joined) - offset
-        del joined
-    if pieces:
-        yield b"".join(pieces)
+        view = memoryview(chunk).cast("B")
+        while len(part) + len(view) >= size:
+            cut = size - len(part)
+            part += view[:cut]
+            view = view[cut:]
+            yield memoryview(part)
+            part = bytearray()
+        part += view
+    if part:
+        yield memoryview(part)
 
 
 async def _bounded_gather(coros: Iterable[Awaitable[Any]], limit: int) -> list[Any]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree as ET
-from xml.sax.saxutils import escape
 
 from .errors import S3Error
 from .models import Bucket, CommonPrefix, DeleteError, ListPage, ObjectSummary
@@ -190,4 +189,11 @@ def _xml_text(value: str) -> str:
     if not xml_safe(value):
         raise ValueError(f"XML cannot carry {value!r}: delete or name it by URL instead")
     # A literal CR would be read back as LF.
-    return escape(value, {'"': "&quot;", "\r": "&#13;"})
+    # Not xml.sax.saxutils.escape: that module imports urllib.request and http.client.
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\r", "&#13;")
+    )
