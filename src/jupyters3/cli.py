@@ -143,7 +143,7 @@ def _region_fix(exc: S3Error) -> str | None:
 
 async def run_check(manager: JupyterS3) -> tuple[CheckTarget, list[Step]]:
     """Check ``manager``'s configuration end to end with its own S3 client."""
-    endpoint = _endpoint_of(manager)
+    endpoint = manager.endpoint()
     try:
         region = manager.s3.region
     except Exception as exc:  # e.g. a malformed ~/.aws/config, found while resolving the region
@@ -294,15 +294,6 @@ async def _check_endpoint(target: CheckTarget) -> Step:
     writer.close()
     ms = (time.monotonic() - started) * 1000
     return Step("endpoint", "ok", f"{host}:{port} accepts connections ({ms:.0f} ms)")
-
-
-def _endpoint_of(manager: JupyterS3) -> str | None:
-    if manager.endpoint_url:
-        return str(manager.endpoint_url)
-    if manager.aws_s3_host:
-        host = str(manager.aws_s3_host)
-        return host if "://" in host else f"https://{host}"
-    return None
 
 
 # -- configuration ---------------------------------------------------------------------------

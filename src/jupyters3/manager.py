@@ -209,7 +209,8 @@ class JupyterS3(AsyncContentsManager):
     def bucket(self) -> str:
         return str(self.aws_s3_bucket)
 
-    def _endpoint(self) -> str | None:
+    def endpoint(self) -> str | None:
+        """The S3 endpoint URL in use (None: AWS's own, from the region)."""
         if self.endpoint_url:
             return str(self.endpoint_url)
         if self.aws_s3_host:
@@ -218,13 +219,13 @@ class JupyterS3(AsyncContentsManager):
         return None
 
     def _where(self) -> str:
-        return self._endpoint() or f"AWS S3 in {self.aws_region or 'the default region'}"
+        return self.endpoint() or f"AWS S3 in {self.aws_region or 'the default region'}"
 
     @property
     def s3(self) -> S3Client:
         """The S3 client, created on first use (it is not bound to an event loop)."""
         if self._client is None:
-            endpoint = self._endpoint()
+            endpoint = self.endpoint()
             verify: bool | str = str(self.ca_bundle) if self.ca_bundle else bool(self.verify_tls)
             self._client = S3Client(
                 region=self.aws_region or None,

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import mimetypes
 import os
-import secrets
 import stat
 import sys
 import threading
@@ -573,26 +572,10 @@ async def _download(s3: S3Client, src: S3Url, path: str, progress: Progress | No
     if src.key.endswith("/"):  # a folder marker: the folder, not a file
         os.makedirs(path, exist_ok=True)
         return await s3.head_object(src.bucket, src.key)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.s3lite-{secrets.token_hex(4)}")
-    # os.open with 0o666 so the file gets the usual umask permissions, unlike mkstemp.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-
-            def write(chunk: bytes) -> None:
-                f.write(chunk)
-                if progress:
-                    progress.add(len(chunk))
-
-            info = await s3.get_object(src.bucket, src.key, sink=write)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return info
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return await s3.download_file(
+        src.bucket, src.key, path, progress=progress.add if progress else None
+    )
 
 
 Command = Callable[[S3Client, argparse.Namespace, Output], Awaitable[int]]

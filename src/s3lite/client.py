@@ -228,18 +228,29 @@ class S3Client:
         return await self._get_streaming(bucket, key, headers, range, sink)
 
     async def download_file(
-        self, bucket: str, key: str, path: str | os.PathLike[str]
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        progress: Callable[[int], object] | None = None,
     ) -> ObjectInfo:
-        """Stream an object into a local file, atomically (a temporary file, then a rename)."""
-        import tempfile  # here, not at the top: it costs ~2 ms at import
-
+        """Stream an object into a local file, atomically (a temporary file beside it,
+        then a rename): the file is whole or not there. ``progress`` is called with
+        the size of each chunk written."""
         target = os.fspath(path)
-        fd, tmp = tempfile.mkstemp(prefix=".s3lite-", dir=os.path.dirname(os.path.abspath(target)))
+        folder = os.path.dirname(os.path.abspath(target))
+        tmp = os.path.join(folder, f".{os.path.basename(target)}.s3lite-{os.urandom(4).hex()}")
+        # os.open with 0o666 so the file gets the usual umask permissions, unlike mkstemp.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o666)
         try:
             with os.fdopen(fd, "wb") as f:
 
                 def write(chunk: bytes) -> None:
                     f.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
 
                 info = await self.get_object(bucket, key, sink=write)
             os.replace(tmp, target)

@@ -135,8 +135,12 @@ async def test_get_range_stream_and_download(moto: MotoServer, bucket: str, tmp_
         assert b"".join(got) == data
 
         target = tmp_path / "out.bin"
-        info = await s3.download_file(bucket, "blob", target)
-        assert target.read_bytes() == data
+        sizes: list[int] = []
+        info = await s3.download_file(bucket, "blob", target, progress=sizes.append)
+        assert target.read_bytes() == data and sum(sizes) == len(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
         assert info.content_type == "application/x-test"
         assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]  # no temporary left
 
