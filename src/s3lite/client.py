@@ -37,7 +37,14 @@ from .models import (
     S3Object,
 )
 from .protocol import AddressingStyle, Endpoint, error_from_response, object_info
-from .retries import SKEW_CODES, RetryConfig, backoff_delay, clock_skew, is_retryable
+from .retries import (
+    EXPIRED_CREDENTIALS_CODES,
+    SKEW_CODES,
+    RetryConfig,
+    backoff_delay,
+    clock_skew,
+    is_retryable,
+)
 from .signing import EMPTY_SHA256, UNSIGNED_PAYLOAD, presign, sign
 from .transport import BodySink, Transport
 
@@ -550,6 +557,7 @@ class S3Client:
         started = time.monotonic()
         headers = request.headers
         attempt = 0
+        renewed = False  # credentials fetched anew after an ExpiredToken
         while True:
             attempt += 1
             request.headers = dict(headers)
@@ -571,6 +579,14 @@ class S3Client:
                 raise error
             if sink is not None and isinstance(error, TransportError):
                 raise error  # part of the body may be in the sink: the caller resumes
+            if error.code in EXPIRED_CREDENTIALS_CODES:
+                invalidate = getattr(self._provider, "invalidate", None)
+                if renewed or not callable(invalidate):
+                    raise error
+                log.info("S3 says the credentials expired (%s): fetching new ones", error.code)
+                invalidate()
+                renewed = True
+                continue
             if error.code in SKEW_CODES and response is not None:
                 skew = clock_skew(response.headers.get("date"))
                 if skew is None or abs(skew - self._skew) < timedelta(seconds=5):

@@ -15,7 +15,13 @@ from email.utils import parsedate_to_datetime
 
 from .errors import CERTIFICATE_ERROR, S3Error, TransportError
 
-__all__ = ["RetryConfig", "backoff_delay", "clock_skew", "is_retryable"]
+__all__ = [
+    "EXPIRED_CREDENTIALS_CODES",
+    "RetryConfig",
+    "backoff_delay",
+    "clock_skew",
+    "is_retryable",
+]
 
 THROTTLING_CODES = frozenset(
     {
@@ -42,6 +48,10 @@ SKEW_CODES = frozenset(
     {"RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture", "InvalidSignatureException"}
 )
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+# The credentials were revoked or expired early: fetch new ones and try once more.
+EXPIRED_CREDENTIALS_CODES = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,6 +226,50 @@ class RotatingProvider:
         return creds
 
 
+class RevocableProvider(RotatingProvider):
+    """Caches its credentials until told to forget them, as the chain's providers do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: Credentials | None = None
+        self.invalidated = 0
+
+    async def get_credentials(self) -> Credentials:
+        if self.current is None:
+            self.current = await super().get_credentials()
+        return self.current
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+        self.current = None
+
+
+async def test_expired_token_fetches_new_credentials_once() -> None:
+    async def script(peer: Peer, req: ReceivedRequest, n: int) -> bool:
+        revoked = ("Credential=AKIDROTATING1/", "Credential=AKIDROTATING3/", "=AKIDROTATING4/")
+        if any(k in req.headers["authorization"] for k in revoked):
+            await peer.send(error_response(400, "ExpiredToken", "The provided token has expired."))
+        else:
+            await peer.send(object_response(b"data"))
+        return True
+
+    provider = RevocableProvider()
+    async with scripted(script, credentials=provider) as (server, s3):
+        assert (await s3.get_object(BUCKET, KEY)).body == b"data"
+        assert provider.invalidated == 1
+        assert [verify_signature(r, provider.secrets) for r in server.requests] == [
+            "AKIDROTATING1",
+            "AKIDROTATING2",
+        ]
+        await s3.get_object(BUCKET, KEY)  # still AKIDROTATING2: no needless refetch
+        assert provider.calls == 2
+        provider.invalidate()  # keys 3 and 4 are refused too: one renewal per request, no loop
+        with pytest.raises(S3Error) as info:
+            await s3.get_object(BUCKET, KEY)
+        assert info.value.code == "ExpiredToken"
+        assert provider.calls == 4
+
+
 async def test_every_attempt_is_signed_with_the_credentials_current_then() -> None:
     async def script(peer: Peer, req: ReceivedRequest, n: int) -> bool:
         if n < 2:
