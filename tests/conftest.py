@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.motoserver import MotoServer, start_moto
+
+# Tests talk to loopback only: a test that reaches the default credential chain by
+# mistake must not wait on, or reach, the real instance-metadata address. Tests of
+# the metadata provider point it at a loopback server and lift this themselves.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
 @pytest.fixture(scope="session")
