@@ -129,9 +129,22 @@ def canonical_request(
     ``signed_headers`` names the ones to sign (sorted here)."""
     names = sorted(name.lower() for name in signed_headers)
     lowered = {k.lower(): v for k, v in headers.items()}
+    return _canonical(method, path, canonical_query(query), lowered, names, payload_hash)
+
+
+def _canonical(
+    method: str,
+    path: str,
+    canonical_query_text: str,
+    headers: Mapping[str, str],
+    names: Sequence[str],
+    payload_hash: str,
+) -> str:
+    """The canonical request from parts already canonical: lower-case ``headers``,
+    sorted ``names``."""
     return (
-        f"{method}\n{path or '/'}\n{canonical_query(query)}\n"
-        f"{_canonical_headers(lowered, names)}\n{';'.join(names)}\n{payload_hash}"
+        f"{method}\n{path or '/'}\n{canonical_query_text}\n"
+        f"{_canonical_headers(headers, names)}\n{';'.join(names)}\n{payload_hash}"
     )
 
 
@@ -194,10 +207,9 @@ def _sign(
     names = sorted(to_sign)
     signed = ";".join(names)
     date = date_time[:8]
-    scope = f"{date}/{region}/{service}/aws4_request"
-    creq = (
-        f"{request.method}\n{request.path or '/'}\n{canonical_query(request.query)}\n"
-        f"{_canonical_headers(to_sign, names)}\n{signed}\n{payload_hash}"
+    scope = credential_scope(date, region, service)
+    creq = _canonical(
+        request.method, request.path, canonical_query(request.query), to_sign, names, payload_hash
     )
     key = signing_key(credentials.secret_access_key, date, region, service)
     signature = _signature(key, string_to_sign(date_time, scope, creq))
@@ -258,10 +270,7 @@ def presign(
     if credentials.session_token:
         params.append(("X-Amz-Security-Token", credentials.session_token))
     cqs = canonical_query(params)
-    creq = (
-        f"{request.method}\n{request.path or '/'}\n{cqs}\n"
-        f"{_canonical_headers(to_sign, names)}\n{signed}\n{payload_hash}"
-    )
+    creq = _canonical(request.method, request.path, cqs, to_sign, names, payload_hash)
     key = signing_key(credentials.secret_access_key, date, region, service)
     signature = _signature(key, string_to_sign(date_time, scope, creq))
     return (
