@@ -343,15 +343,16 @@ class S3Client:
         _check_key(src_bucket, src_key)
         _check_key(dst_bucket, dst_key)
         headers = _write_headers(content_type, metadata, sse, sse_kms_key_id)
-        if metadata is not None or content_type is not None:
-            headers["x-amz-metadata-directive"] = "REPLACE"
+        replace = metadata is not None or content_type is not None
         if size is None or size <= MAX_COPY_SIZE:
-            headers["x-amz-copy-source"] = _copy_source(src_bucket, src_key)
+            copy_headers = {**headers, "x-amz-copy-source": _copy_source(src_bucket, src_key)}
+            if replace:
+                copy_headers["x-amz-metadata-directive"] = "REPLACE"
             if if_match:
-                headers["x-amz-copy-source-if-match"] = if_match
+                copy_headers["x-amz-copy-source-if-match"] = if_match
             if if_none_match:
-                headers["if-none-match"] = if_none_match
-            req = self._endpoint.request("PUT", dst_bucket, dst_key, headers=headers)
+                copy_headers["if-none-match"] = if_none_match
+            req = self._endpoint.request("PUT", dst_bucket, dst_key, headers=copy_headers)
             try:
                 resp = await self._call(req, bucket=dst_bucket, key=dst_key, error_in_200=True)
                 return PutResult(
@@ -362,7 +363,7 @@ class S3Client:
                     raise
         info = await self.head_object(src_bucket, src_key, if_match=if_match)
         return await self._copy_multipart(
-            src_bucket, src_key, dst_bucket, dst_key, info, headers, if_none_match
+            src_bucket, src_key, dst_bucket, dst_key, info, headers, replace, if_none_match
         )
 
     async def delete_object(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
@@ -434,7 +435,12 @@ class S3Client:
     ) -> str:
         """Start a multipart upload; returns its upload id."""
         _check_key(bucket, key)
-        headers = _write_headers(content_type, metadata, sse, sse_kms_key_id)
+        return await self._create_upload(
+            bucket, key, _write_headers(content_type, metadata, sse, sse_kms_key_id)
+        )
+
+    async def _create_upload(self, bucket: str, key: str, headers: dict[str, str]) -> str:
+        """CreateMultipartUpload with the object's headers already built."""
         req = self._endpoint.request("POST", bucket, key, query=[("uploads", "")], headers=headers)
         # Not idempotent: a second upload id would be left behind, so a request
         # that reached S3 is never sent again.
@@ -642,7 +648,7 @@ class S3Client:
         headers: dict[str, str],
         conditions: dict[str, str],
     ) -> PutResult:
-        upload_id = await self.create_multipart_upload(bucket, key, **_header_args(headers))
+        upload_id = await self._create_upload(bucket, key, headers)
         slots = asyncio.Semaphore(self._concurrency)
         etags: dict[int, str] = {}
         tasks: list[asyncio.Task[None]] = []
@@ -700,14 +706,15 @@ class S3Client:
         dst_key: str,
         source: ObjectInfo,
         headers: dict[str, str],
+        replace: bool,
         if_none_match: str | None,
     ) -> PutResult:
-        args = _header_args(headers)
-        if (
-            "x-amz-metadata-directive" not in headers
-        ):  # copy what the source has, as CopyObject would
-            args.update(content_type=source.content_type, metadata=source.metadata)
-        upload_id = await self.create_multipart_upload(dst_bucket, dst_key, **args)
+        if not replace:  # keep what the source has, as CopyObject would
+            headers = {
+                **headers,
+                **_write_headers(source.content_type, source.metadata, None, None),
+            }
+        upload_id = await self._create_upload(dst_bucket, dst_key, headers)
         part = max(COPY_PART_SIZE, math.ceil(source.size / MAX_PARTS))
         ranges = [(i, min(i + part, source.size) - 1) for i in range(0, source.size, part)]
         try:
@@ -883,16 +890,6 @@ def _write_headers(
     if sse_kms_key_id:
         headers["x-amz-server-side-encryption-aws-kms-key-id"] = sse_kms_key_id
     return headers
-
-
-def _header_args(headers: dict[str, str]) -> dict[str, Any]:
-    """The keyword arguments of create_multipart_upload that ``headers`` came from."""
-    return {
-        "content_type": headers.get("content-type"),
-        "metadata": {k[11:]: v for k, v in headers.items() if k.startswith("x-amz-meta-")} or None,
-        "sse": headers.get("x-amz-server-side-encryption"),
-        "sse_kms_key_id": headers.get("x-amz-server-side-encryption-aws-kms-key-id"),
-    }
 
 
 def _copy_source(bucket: str, key: str) -> str:
