@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,17 @@ def bucket(moto: MotoServer) -> str:
 def auth_bucket(moto_auth: MotoServer) -> str:
     """A fresh, empty bucket on the signature-checking moto server."""
     return _new_bucket(moto_auth)
+
+
+@pytest.fixture
+def clean_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS_* setting from the developer's environment; ``HOME`` and the shared
+    config/credentials files in ``tmp_path`` (absent until a test writes them);
+    instance metadata off unless a test points it at a loopback server."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -407,6 +407,14 @@ class ThreadedServer:
         self._loop.close()
 
 
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound once, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
 async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     """Poll ``predicate`` until true; ``AssertionError`` after ``timeout`` seconds
     (a generous bound for events that must happen, not a timing assertion)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -14,6 +13,7 @@ import pytest
 from traitlets.config import Config
 
 from jupyters3.cli import CheckTarget, Step, format_report, main, make_manager, run_check
+from tests.loopback import unused_port
 from tests.motoserver import REGION, MotoServer
 
 
@@ -92,9 +92,7 @@ async def test_missing_bucket(moto: MotoServer) -> None:
 
 
 async def test_unreachable_endpoint(moto: MotoServer, bucket: str) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = unused_port()
     steps = await check(static_config(moto, bucket, endpoint_url=f"http://127.0.0.1:{port}"))
     assert statuses(steps) == ["ok", "FAIL"] + ["skip"] * 5
     assert f"cannot connect to 127.0.0.1:{port}" in steps["endpoint"].detail

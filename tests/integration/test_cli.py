@@ -31,6 +31,7 @@ from s3lite.cli import (
     render_progress,
     single_key,
 )
+from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
 
@@ -341,11 +342,7 @@ def test_ls_exit_codes(cli: Cli, bucket: str) -> None:
 def test_unreachable_endpoint_exits_255(
     aws_env: dict[str, str], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    import socket
-
-    with socket.socket() as s:  # a loopback port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = unused_port()
     assert main(["ls", "s3://bucket", "--endpoint-url", f"http://127.0.0.1:{port}"]) == 255
     assert "s3lite: error:" in capfd.readouterr().err
 

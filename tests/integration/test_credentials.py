@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import sys
 import textwrap
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -44,24 +42,14 @@ from s3lite.credentials import (
     WebIdentityProvider,
     default_chain,
 )
+from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
 UTC = timezone.utc
 ROLE_ARN = "arn:aws:iam::123456789012:role/s3lite-test"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AWS_* from the developer's environment; files in tmp_path; IMDS off unless a
-    test points it at a loopback server (never 169.254.169.254)."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    yield
+pytestmark = pytest.mark.usefixtures("clean_aws_env")
 
 
 def _iso(t: float, *, millis: bool = False) -> str:
@@ -69,14 +57,6 @@ def _iso(t: float, *, millis: bool = False) -> str:
     if millis:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port: int = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ------------------------------------------------------------------ loopback servers
@@ -364,7 +344,7 @@ async def test_imds_disabled_by_environment(
 
 async def test_imds_unreachable_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
-    port = closed_port()
+    port = unused_port()
     monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f"http://127.0.0.1:{port}")
     p = InstanceMetadataProvider()
     assert await p.load() is None
@@ -460,7 +440,7 @@ async def test_container_refusal_is_an_error(
 
 
 async def test_container_unreachable_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    port = closed_port()
+    port = unused_port()
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"http://127.0.0.1:{port}/creds")
     with pytest.raises(CredentialsError, match="did not answer"):
         await ContainerProvider(attempts=2).load()
@@ -764,7 +744,7 @@ async def test_no_credentials_error_names_every_place(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
-    port = closed_port()
+    port = unused_port()
     monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f"http://127.0.0.1:{port}")
     with pytest.raises(NoCredentialsError) as e:
         await default_chain().get_credentials()

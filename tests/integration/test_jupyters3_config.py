@@ -31,6 +31,7 @@ from tests.integration.test_jupyters3_fixtures import (
     make_manager,
     manager_config,
 )
+from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
 __all__ = ["auth_proxy"]
@@ -38,14 +39,6 @@ __all__ = ["auth_proxy"]
 
 def text(content: str) -> dict[str, object]:
     return {"type": "file", "format": "text", "content": content}
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port: int = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # -- start-up -------------------------------------------------------------------
@@ -69,7 +62,7 @@ def test_wrong_credentials_fail_at_start(moto_auth: MotoServer, auth_bucket: str
 
 
 def test_unreachable_endpoint_fails_at_start(moto_auth: MotoServer, auth_bucket: str) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{unused_port()}"
     with pytest.raises(TraitError, match="cannot reach S3"):
         make_manager(moto_auth, auth_bucket, endpoint_url=url, startup_check=True)
 

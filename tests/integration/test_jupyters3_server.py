@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.test_jupyters3_fixtures import all_keys
+from tests.loopback import unused_port
 from tests.motoserver import REGION, MotoServer
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port: int = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def server_command(port: int, token: str, root: Path, moto: MotoServer, bucket: str) -> list[str]:
@@ -106,7 +98,7 @@ def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> 
     bucket = f"e2e-{uuid.uuid4().hex[:12]}"
     moto_auth.boto3_client().create_bucket(Bucket=bucket)
     home = tmp_path_factory.mktemp("jupyter")
-    port, token = free_port(), uuid.uuid4().hex
+    port, token = unused_port(), uuid.uuid4().hex
     log = open(home / "server.log", "w+b")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         server_command(port, token, home, moto_auth, bucket),
@@ -292,7 +284,7 @@ def test_bad_paths_and_hidden_files(jupyter: Jupyter) -> None:
 def test_bad_configuration_stops_the_server_with_one_clear_message(
     moto_auth: MotoServer, tmp_path: Path
 ) -> None:
-    cmd = server_command(free_port(), "t", tmp_path, moto_auth, "no-such-bucket-anywhere")
+    cmd = server_command(unused_port(), "t", tmp_path, moto_auth, "no-such-bucket-anywhere")
     proc = subprocess.run(
         cmd, env=server_env(tmp_path), capture_output=True, text=True, timeout=120
     )

@@ -7,7 +7,6 @@ import logging
 import pickle
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -41,18 +40,7 @@ from s3lite.errors import S3Error
 UTC = timezone.utc
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Iterator[None]:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_CONFIG_FILE", f"{tmp_path}/no-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", f"{tmp_path}/no-credentials")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never 169.254.169.254
-    yield
+pytestmark = pytest.mark.usefixtures("clean_aws_env")
 
 
 # ------------------------------------------------------------------ Credentials
