@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from s3stub import StubServer, process_cpu_seconds
+from s3stub import ACCESS_KEY, REGION, SECRET_KEY, StubServer, boto3_client, process_cpu_seconds
 
 from s3lite import Credentials, S3Client
 from s3lite.messages import Request, Response
@@ -45,8 +45,6 @@ from s3lite.messages import Request, Response
 BUCKET = "bench"
 SMALL = os.urandom(1024)
 MEDIUM = os.urandom(64 * 1024)
-ACCESS_KEY, SECRET_KEY = "AKIDBENCHEXAMPLE", "bench/secret/key/EXAMPLE"
-REGION = "us-east-1"
 CONCURRENCY = 20
 CLIENTS = 50  # for the throughput run
 
@@ -67,6 +65,23 @@ _stub_pid = 0  # the stub server's process, to read its CPU time
 
 def _stub_cpu() -> float:
     return process_cpu_seconds(_stub_pid) if _stub_pid else 0.0
+
+
+def _throughput_result(
+    client: str, clients: int, count: int, received: int, cpu: float, wall: float, srv0: float
+) -> Result:
+    """Report and return a throughput run: ``count`` GETs, ``received`` bytes."""
+    result = Result(
+        client,
+        f"{clients} clients, 64 KiB GETs",
+        count,
+        cpu / count * 1e6,
+        count / wall,
+        (_stub_cpu() - srv0) / count * 1e6,
+    )
+    result.mib_s = received / wall / (1 << 20)
+    _report(result)
+    return result
 
 
 def _report(r: Result) -> None:
@@ -134,17 +149,7 @@ async def throughput_async(
     cpu0, wall0, srv0 = time.process_time(), time.perf_counter(), _stub_cpu()
     await asyncio.gather(*(worker() for _ in range(clients)))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    result = Result(
-        client,
-        f"{clients} clients, 64 KiB GETs",
-        count,
-        cpu / count * 1e6,
-        count / wall,
-        (_stub_cpu() - srv0) / count * 1e6,
-    )
-    result.mib_s = received / wall / (1 << 20)
-    _report(result)
-    return result
+    return _throughput_result(client, clients, count, received, cpu, wall, srv0)
 
 
 async def bench_s3lite(url: str, n: int, repeat: int, seconds: float) -> list[Result]:
@@ -305,33 +310,12 @@ def throughput_threads(client: str, one: Callable[[], int], clients: int, second
         list(pool.map(worker, range(clients)))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     count, received = totals
-    result = Result(
-        client,
-        f"{clients} clients, 64 KiB GETs",
-        count,
-        cpu / count * 1e6,
-        count / wall,
-        (_stub_cpu() - srv0) / count * 1e6,
-    )
-    result.mib_s = received / wall / (1 << 20)
-    _report(result)
-    return result
+    return _throughput_result(client, clients, count, received, cpu, wall, srv0)
 
 
 def bench_boto3(url: str, n: int, repeat: int, seconds: float) -> list[Result]:
-    import boto3
-    from botocore.config import Config
 
-    s3: Any = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(
-            max_pool_connections=max(CONCURRENCY, CLIENTS), s3={"addressing_style": "path"}
-        ),
-    )
+    s3: Any = boto3_client(url, max_pool_connections=max(CONCURRENCY, CLIENTS))
 
     def get() -> None:
         resp = s3.get_object(Bucket=BUCKET, Key="small")

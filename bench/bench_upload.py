@@ -40,14 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from s3stub import StubServer
+from s3stub import ACCESS_KEY, REGION, SECRET_KEY, StubServer, boto3_client
 
 from s3lite import Credentials, S3Client
 
 MiB = 1 << 20
 BUCKET = "bench"
-ACCESS_KEY, SECRET_KEY = "AKIDBENCHEXAMPLE", "bench/secret/key/EXAMPLE"
-REGION = "us-east-1"
 
 
 @dataclass
@@ -77,23 +75,14 @@ def raw_put(url: str, body: bytes) -> None:
 def bench_big_body(stub: StubServer, url: str, mib: int, rounds: int) -> dict[str, float]:
     """Each case once per round, interleaved (the machine's load drifts); returns the
     median time of each case."""
-    import boto3
     from boto3.s3.transfer import TransferConfig
-    from botocore.config import Config
 
     body = os.urandom(mib * MiB)
     loop = asyncio.new_event_loop()
     creds = Credentials(ACCESS_KEY, SECRET_KEY)
     single = S3Client(REGION, url, creds, multipart_threshold=(mib + 1) * MiB)
     multi = S3Client(REGION, url, creds)  # defaults: 8 MiB parts, 4 at a time
-    s3: Any = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    s3: Any = boto3_client(url)
     boto_multi = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=4)
     cases = [
         Case("hashlib.sha256(body): the reference", lambda: hashlib.sha256(body).hexdigest()),
@@ -213,19 +202,10 @@ def child(kind: str, url: str, mib: int, trace: bool) -> None:
             loop.run_until_complete(s3.put_object(BUCKET, "stream", _achunks(total)))
 
     else:
-        import boto3
         from boto3.s3.transfer import TransferConfig
-        from botocore.config import Config
 
         concurrency = 4 if kind == "boto3" else 10
-        client: Any = boto3.client(
-            "s3",
-            endpoint_url=url,
-            region_name=REGION,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        client: Any = boto3_client(url)
         client.put_object(Bucket=BUCKET, Key="warm", Body=b"x")
         config = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=concurrency)
 

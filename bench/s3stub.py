@@ -26,6 +26,7 @@ import sys
 import time
 from email.utils import formatdate
 from types import TracebackType
+from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -34,6 +35,9 @@ from tornado.web import Application, RequestHandler, stream_request_body
 STORE_LIMIT = 1 << 20  # bodies up to this size are kept (and can be read back)
 CHUNK_SIZE = 1 << 20  # how much tornado reads from the socket at once
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+# What the benchmark clients sign with (the stub checks no signature).
+ACCESS_KEY, SECRET_KEY = "AKIDBENCHEXAMPLE", "bench/secret/key/EXAMPLE"
+REGION = "us-east-1"
 
 _objects: dict[str, tuple[bytes, str, str]] = {}  # path -> (body, etag, last-modified)
 _uploads: dict[str, int] = {}  # upload id -> parts received
@@ -161,6 +165,22 @@ class ObjectHandler(RequestHandler):
         else:
             _objects.pop(path, None)
         self.set_status(204)
+
+
+def boto3_client(url: str, **config: Any) -> Any:
+    """A boto3 S3 client for the stub at ``url`` (path style; ``config`` goes to
+    botocore's ``Config``)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(s3={"addressing_style": "path"}, **config),
+    )
 
 
 def make_app() -> Application:
