@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
-# Install the project with its test extras into ./.venv and run every check and test.
-# The README's test command and CI (.ci/run) both run exactly this.
+# Install the project with its test extras into ./.venv and run the checks and tests.
+#
+#   bash scripts/test.sh [PYTEST ARGS]   the default run: ruff, mypy --strict, and every test that
+#                                        needs no extra system package (S3 server: moto), < 10 min
+#   bash scripts/test.sh --all           everything CI runs (.ci/run is exactly this): installs the
+#                                        system packages the slower suites need (as root), then the
+#                                        default run, and each slower suite as a step of its own
+#
+# S3_TEST_SERVER=moto|rgw picks the S3 server of the integration tests (default moto).
+# SKIP_LINT=1 skips ruff and mypy (the --all steps after the first use it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--all" ]; then
+    shift
+    bash scripts/install-system.sh
+    echo "==== default suite (moto)"
+    bash scripts/test.sh "$@"
+    exit 0
+fi
+
 . scripts/venv.sh test
 
-echo "== ruff check"; ruff check .
-echo "== ruff format --check"; ruff format --check .
-echo "== mypy --strict src"; mypy src
-echo "== pytest"; python -m pytest -q "$@"
+if [ -z "${SKIP_LINT:-}" ]; then
+    echo "== ruff check"; ruff check .
+    echo "== ruff format --check"; ruff format --check .
+    echo "== mypy --strict src"; mypy src
+fi
+echo "== pytest (S3 server: ${S3_TEST_SERVER:-moto})"; python -m pytest -q "$@"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the system packages the test suites need, from Debian's archive (as root; skipped for
+# whatever is already there). Each slower suite adds what it needs here.
+set -euo pipefail
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)   # TLS tests make a self-signed certificate
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing system packages: ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+        exit 1
+    fi
+    echo "== apt-get install ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
