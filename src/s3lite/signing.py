@@ -1,6 +1,6 @@
 """AWS Signature Version 4, as pure functions over :class:`~s3lite.messages.Request`.
 
-S3 rules (pinned by the vectors in ``shared/sigv4-vectors``): the request path is
+S3 rules (pinned by the vectors in ``tests/data/sigv4``): the request path is
 already percent-encoded and *is* the canonical URI (never normalised, never encoded
 twice); query names and values are encoded with ``/`` as ``%2F`` and sorted by encoded
 name, then value; header values are trimmed and inner whitespace runs collapsed.

@@ -360,7 +360,7 @@ async def test_wrong_secret_is_refused(moto_auth: MotoServer, auth_bucket: str) 
 async def test_presigned_urls_work(moto: MotoServer, bucket: str) -> None:
     # moto's signature checker cannot read query-string authentication (it answers
     # 500), so this runs on the plain server; the presigned-URL vectors in
-    # shared/sigv4-vectors prove the signature itself.
+    # tests/data/sigv4 prove the signature itself.
     async with client_for(moto) as s3:
         await s3.put_object(bucket, "shared/report 2026+ü.txt", b"presigned body")
         url = s3.presign_url("GET", bucket, "shared/report 2026+ü.txt", expires_in=60)

@@ -1,8 +1,8 @@
-"""``s3lite.signing`` against the official SigV4 test vectors in ``shared/sigv4-vectors``.
+"""``s3lite.signing`` against the official SigV4 test vectors in ``tests/data/sigv4``.
 
-The vectors are read where they live, never copied: ``$SIGV4_VECTORS_DIR`` if set,
-else ``<repo root>/../shared/sigv4-vectors``. If they are missing, every test here
-fails with a message saying so.
+The vectors ship with the repository, unchanged from upstream (their README, LICENSE and
+NOTICE files beside them). If the folder is missing, every test here fails with a
+message saying so.
 
 What is checked, each case its own test id:
 
@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,22 +78,14 @@ from s3lite.signing import (
     string_to_sign,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _vectors_dir() -> Path:
-    env = os.environ.get("SIGV4_VECTORS_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "sigv4-vectors"
-
-
-VECTORS = _vectors_dir()
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "sigv4"
 AWS_C = VECTORS / "aws-c-auth-v4"
 BOTOCORE = VECTORS / "botocore-aws4_testsuite"
 S3 = VECTORS / "s3-examples"
 MISSING = "vectors-missing"
 MISSING_MESSAGE = (
-    f"SigV4 test vectors not found at {VECTORS}: expected shared/sigv4-vectors beside the "
-    "repository (or set SIGV4_VECTORS_DIR)"
+    f"SigV4 test vectors not found at {VECTORS}: they ship with the repository "
+    "(tests/data/sigv4); restore that folder"
 )
 
 # Case -> why it does not apply to S3. Exactly the cases whose canonical URI is normalised.
