@@ -84,10 +84,12 @@ def http_response(
     close: bool = False,
     version: str = "HTTP/1.1",
     content_length: bool = True,
+    reason: str | None = None,
 ) -> bytes:
     """The bytes of one response. ``chunked`` sends ``body`` as one chunk plus the
     final chunk; otherwise a ``Content-Length`` is added unless ``content_length``
-    is False (read-until-close framing). ``close`` adds ``Connection: close``."""
+    is False (read-until-close framing). ``close`` adds ``Connection: close``;
+    ``reason`` replaces the standard reason phrase."""
     items = list(headers.items() if isinstance(headers, Mapping) else headers)
     if close:
         items.append(("Connection", "close"))
@@ -98,7 +100,7 @@ def http_response(
         if content_length:
             items.append(("Content-Length", str(len(body))))
         payload = body
-    lines = [f"{version} {status} {_REASONS.get(status, 'Status')}"]
+    lines = [f"{version} {status} {reason or _REASONS.get(status, 'Status')}"]
     lines += [f"{k}: {v}" for k, v in items]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
