@@ -559,6 +559,7 @@ class Transport:
         read_timeout: float = 60.0,
         idle_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         if max_connections_per_host < 1:
             raise ValueError("max_connections_per_host must be at least 1")
@@ -567,6 +568,8 @@ class Transport:
         self.read_timeout = read_timeout
         self.idle_timeout = idle_timeout
         self._ssl_context = ssl_context
+        # Collected bodies larger than this are refused (streamed ones are the sink's business).
+        self.max_body_size = max_body_size
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
         self._closed = False
 
@@ -703,8 +706,11 @@ class Transport:
                     raise _Stale from e
                 raise
             status = head_.status
+            limit = self.max_body_size
             if framing == 0:
                 content = b""
+            elif limit is not None and (sink is None or not 200 <= status < 300):
+                content = await self._read_capped(conn, framing, limit)
             elif sink is not None and 200 <= status < 300:
                 if framing is None:
                     await conn.read_to_close(sink)
@@ -754,6 +760,28 @@ class Transport:
             raise
         conn.host.release(conn, reusable)
         return Response(status, head_.headers, content, head_.reason)
+
+    async def _read_capped(self, conn: _Conn, framing: int | None, limit: int) -> bytes:
+        """A collected body of at most ``limit`` bytes (ValueError past that)."""
+        if framing is not None and framing > limit:
+            raise ValueError(f"response body of {framing} bytes is larger than {limit}")
+        if framing is not None and framing > 0:
+            return await conn.read_exactly(framing)
+        pieces: list[bytes] = []
+        size = 0
+
+        def collect(piece: bytes) -> None:
+            nonlocal size
+            size += len(piece)
+            if size > limit:
+                raise ValueError(f"response body is larger than {limit} bytes")
+            pieces.append(piece)
+
+        if framing is None:
+            await conn.read_to_close(collect)
+        else:
+            await self._read_chunked(conn, collect)
+        return b"".join(pieces)
 
     @staticmethod
     async def _read_chunked(conn: _Conn, sink: BodySink | None) -> bytes:

@@ -294,6 +294,35 @@ async def test_chunked_response_from_tornado_app(transport: Transport) -> None:
         assert server.accepted == 1
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+async def test_max_body_size_refuses_bigger_collected_bodies(framing: str) -> None:
+    body = b"x" * 5000
+
+    async def handler(peer: Peer) -> None:
+        await peer.read_request()
+        if framing == "length":
+            await peer.send(http_response(500, body))
+        elif framing == "chunked":
+            head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            await peer.send(head + b"1388\r\n" + body + b"\r\n0\r\n\r\n")
+        else:
+            await peer.respond(200, body, content_length=False)
+            peer.close()
+
+    capped = Transport(max_body_size=4096)
+    try:
+        async with await start_raw_server(handler) as server:
+            with pytest.raises(TransportError, match="larger than 4096"):
+                await capped.send(get(server))
+            small = Transport(max_body_size=5000)
+            try:
+                assert (await small.send(get(server))).body == body  # the limit itself is fine
+            finally:
+                await small.close()
+    finally:
+        await capped.close()
+
+
 @pytest.mark.parametrize(
     "raw",
     [
