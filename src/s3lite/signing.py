@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Protocol
 
-from .credentials import Credentials
 from .messages import Request, uri_encode
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "EMPTY_SHA256",
     "STREAMING_PAYLOAD",
     "UNSIGNED_PAYLOAD",
+    "SigningKeys",
     "amz_date",
     "aws_chunked_body",
     "aws_chunked_length",
@@ -62,6 +63,20 @@ _PRESIGN_PARAMS = frozenset(
         "X-Amz-Signature",
     }
 )
+
+
+class SigningKeys(Protocol):
+    """The plain data a signature needs; :class:`s3lite.Credentials` is one (the
+    signer knows nothing of where credentials come from)."""
+
+    @property
+    def access_key_id(self) -> str: ...
+    @property
+    def secret_access_key(self) -> str: ...
+    @property
+    def session_token(self) -> str | None: ...
+    @property
+    def pre_auth_headers(self) -> Mapping[str, str] | None: ...
 
 
 # Query names/values and keys repeat a lot (list prefixes, part uploads, session tokens).
@@ -166,7 +181,7 @@ def _signature(key: bytes, text: str) -> str:
     return mac.hexdigest()
 
 
-def _headers_to_sign(request: Request, credentials: Credentials) -> dict[str, str]:
+def _headers_to_sign(request: Request, credentials: SigningKeys) -> dict[str, str]:
     """``host`` (from ``request.host``) plus every request header, keys lower-case."""
     out = {"host": request.host}
     for k, v in request.headers.items():
@@ -181,7 +196,7 @@ def _headers_to_sign(request: Request, credentials: Credentials) -> dict[str, st
 
 def _sign(
     request: Request,
-    credentials: Credentials,
+    credentials: SigningKeys,
     region: str,
     service: str,
     now: datetime,
@@ -222,7 +237,7 @@ def _sign(
 
 def sign(
     request: Request,
-    credentials: Credentials,
+    credentials: SigningKeys,
     region: str,
     service: str,
     now: datetime,
@@ -239,7 +254,7 @@ def sign(
 
 def presign(
     request: Request,
-    credentials: Credentials,
+    credentials: SigningKeys,
     region: str,
     service: str,
     now: datetime,
@@ -338,7 +353,7 @@ def aws_chunked_body(
 
 def sign_aws_chunked(
     request: Request,
-    credentials: Credentials,
+    credentials: SigningKeys,
     region: str,
     service: str,
     now: datetime,
