@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import ipaddress
 import socket
 import ssl
 from asyncio import Future
 from collections import deque
 from collections.abc import Awaitable, Callable
 from inspect import isawaitable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from tornado.iostream import IOStream, StreamClosedError
+from tornado.iostream import IOStream, SSLIOStream, StreamClosedError
+from tornado.netutil import DefaultLoopResolver, Resolver
 from tornado.tcpclient import TCPClient
 
 from .errors import CERTIFICATE_ERROR, TransportError, TransportTimeout
@@ -165,6 +168,40 @@ def _split_host(scheme: str, host: str) -> tuple[str, int]:
     if sep and port.isdigit():
         return name, int(port)
     return host, default
+
+
+def _ip_literal(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]] | None:
+    """The address of ``host`` if it is an IP literal (no resolving needed), else None."""
+    if "%" in host:  # a scoped IPv6 address: getaddrinfo knows the interface's index
+        return None
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.version == 4:
+        return socket.AF_INET, (host, port)
+    return socket.AF_INET6, (host, port, 0, 0)
+
+
+class _Resolver(Resolver):
+    """tornado's default resolver, except that an IP literal (``127.0.0.1``, an
+    endpoint by address) is its own answer instead of a ``getaddrinfo`` call in a
+    thread for every new connection."""
+
+    def initialize(self) -> None:
+        self._fallback = DefaultLoopResolver()
+
+    def close(self) -> None:
+        self._fallback.close()
+
+    async def resolve(
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        literal = _ip_literal(host, port)
+        if literal is not None and family in (socket.AF_UNSPEC, literal[0]):
+            return [literal]
+        addresses: list[tuple[int, Any]] = await self._fallback.resolve(host, port, family)
+        return addresses
 
 
 class _Stale(Exception):
@@ -331,17 +368,20 @@ class _Conn:
             while self.end - self.pos < n:
                 await self._fill()
             return await self.read_exactly(n)
-        # Big: read straight into a buffer of the final size.
-        out = bytearray(n)
-        out[:have] = self.buf[self.pos : self.end]
-        self.pos = self.end = 0
+        # Big: read straight into the bytes object that is returned. A BytesIO made
+        # from a bytes object it alone holds lends that object's memory to
+        # getbuffer() and hands the same object back from getvalue(): the body is
+        # held once, never copied (elsewhere than CPython, getvalue() copies once).
+        out = io.BytesIO(bytes(n))
         read_into = self.stream.read_into
-        with memoryview(out) as view:
+        with out.getbuffer() as view:
+            view[:have] = self.buf[self.pos : self.end]
+            self.pos = self.end = 0
             while have < n:
                 with view[have:] as target:
                     have += await read_into(target, partial=True)  # type: ignore[arg-type]
                 self.deadline = self.loop.time() + self.read_timeout
-        return bytes(out)
+        return out.getvalue()
 
     async def stream_exactly(self, n: int, sink: BodySink) -> None:
         """Hand exactly ``n`` bytes to ``sink``, in pieces of at most ``_CHUNK``."""
@@ -415,6 +455,7 @@ class _HostPool:
         "port",
         "scheme",
         "sweeper",
+        "tls_session",
         "waiters",
     )
 
@@ -431,6 +472,19 @@ class _HostPool:
         self.open = 0  # connections open or being opened
         self.waiters: deque[asyncio.Future[_Conn | None]] = deque()
         self.sweeper: asyncio.TimerHandle | None = None
+        # The latest resumable TLS session: new connections resume it (an abbreviated
+        # handshake), which matters most with servers that close every connection.
+        self.tls_session: ssl.SSLSession | None = None
+
+    def remember_session(self, conn: _Conn) -> None:
+        """Keep ``conn``'s TLS session for the next connections (after its first
+        response: a TLS 1.3 server sends its session tickets after the handshake)."""
+        sock = conn.stream.socket
+        if not isinstance(sock, ssl.SSLSocket):
+            return
+        session = sock.session
+        if session is not None and (session.has_ticket or sock.version() != "TLSv1.3"):
+            self.tls_session = session
 
     async def acquire(self) -> _Conn | None:
         """An idle connection, or ``None``: the caller holds a slot and must connect."""
@@ -520,7 +574,7 @@ class _LoopPool:
         self.loop = loop
         self.hosts: dict[tuple[str, str], _HostPool] = {}
         self.conns: set[_Conn] = set()
-        self.tcp = TCPClient()
+        self.tcp = TCPClient(resolver=_Resolver())
         self.closed = False
 
     def close(self) -> None:
@@ -637,13 +691,13 @@ class Transport:
         """Open a connection for a slot the caller holds (freed on failure)."""
         ctx = self.ssl_context if host.scheme == "https" else None
         where = f"{host.scheme}://{host.host}:{host.port}"
+        deadline = host.loop.time() + self.connect_timeout
         try:
             stream = await host.owner.tcp.connect(
-                host.host,
-                host.port,
-                ssl_options=ctx,
-                timeout=self.connect_timeout,
+                host.host, host.port, timeout=self.connect_timeout
             )
+            if ctx is not None:
+                stream = await _start_tls(stream, ctx, host, deadline - host.loop.time())
         except BaseException as e:
             host.free_slot()
             if isinstance(e, (TimeoutError, asyncio.TimeoutError)):
@@ -725,6 +779,8 @@ class Transport:
                 content = await conn.read_exactly(framing)
             else:
                 content = await self._read_chunked(conn, None)
+            if conn.uses == 1 and conn.sock is None:
+                conn.host.remember_session(conn)
             # Reusable only if the response was framed, the server allows it, our
             # request went out whole, and nothing unexpected follows the response.
             reusable = (
@@ -822,6 +878,33 @@ class Transport:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._pools)} loop(s)"
         return f"<s3lite.Transport {state}>"
+
+
+async def _start_tls(
+    stream: IOStream, ctx: ssl.SSLContext, host: _HostPool, timeout: float
+) -> SSLIOStream:
+    """The TLS handshake on a connected ``stream`` (what ``IOStream.start_tls`` does,
+    plus resuming the host's last TLS session, which tornado cannot pass on)."""
+    sock = stream.socket
+    stream.io_loop.remove_handler(sock)
+    stream.socket = None  # type: ignore[assignment]  # the TLS stream owns it now
+    try:
+        tls_sock = ctx.wrap_socket(
+            sock,
+            server_hostname=host.host,
+            do_handshake_on_connect=False,
+            session=host.tls_session,
+        )
+    except BaseException:
+        sock.close()
+        raise
+    tls = SSLIOStream(tls_sock, ssl_options=ctx)
+    try:
+        await asyncio.wait_for(tls.wait_for_handshake(), max(timeout, 0.0))
+    except BaseException:
+        tls.close()
+        raise
+    return tls
 
 
 def _close_foreign(pool: _LoopPool) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import os
 import socket
 import threading
 import time
@@ -898,5 +899,75 @@ async def test_https_large_bodies(tmp_path: Path) -> None:
             put = await transport.send(Request("PUT", "https", host, "/", body=data))
             assert put.body.decode() == hashlib.sha256(data).hexdigest()
             assert server.accepted == 1
+        finally:
+            await transport.close()
+
+
+async def test_an_ip_literal_is_not_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections to an address (a server that closes each one: a connection per
+    request) never call getaddrinfo; a name still is resolved."""
+    looked_up: list[object] = []
+    real = socket.getaddrinfo
+
+    def recording(host: object, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    async def handler(peer: Peer) -> None:
+        await peer.read_request()
+        await peer.respond(200, b"ok", close=True)
+
+    async with await start_raw_server(handler) as server:
+        monkeypatch.setattr(socket, "getaddrinfo", recording)
+        transport = Transport()
+        try:
+            for _ in range(3):
+                resp = await transport.send(get(server))
+                assert resp.body == b"ok"
+            assert server.accepted == 3
+            assert looked_up == []
+            await transport.send(Request("GET", "http", f"localhost:{server.port}", "/"))
+            assert looked_up and looked_up[0] == "localhost"
+        finally:
+            await transport.close()
+
+
+async def test_tls_sessions_are_resumed_on_new_connections(tmp_path: Path) -> None:
+    """A server that closes every connection: each new connection resumes the TLS
+    session of an earlier one (an abbreviated handshake) instead of a full one."""
+    cert = self_signed_cert(tmp_path)
+    resumed: list[bool] = []
+
+    async def handler(peer: Peer) -> None:
+        await peer.read_request()
+        resumed.append(peer.stream.socket.session_reused)
+        await peer.respond(200, b"ok", close=True)
+
+    ctx = cert.server_context()
+    async with await start_raw_server(handler, ssl_context=ctx) as server:
+        transport = Transport(ssl_context=cert.client_context())
+        try:
+            for _ in range(3):
+                assert (await transport.send(get(server))).body == b"ok"
+        finally:
+            await transport.close()
+    assert server.accepted == 3
+    assert resumed == [False, True, True]
+
+
+async def test_a_big_body_arrives_whole_as_bytes() -> None:
+    """Bodies larger than the read buffer are read into the object returned."""
+    body = os.urandom(3 * MiB + 7)
+
+    async def handler(peer: Peer) -> None:
+        await serve_forever(peer, http_response(200, body))
+
+    async with await start_raw_server(handler) as server:
+        transport = Transport()
+        try:
+            for _ in range(2):
+                resp = await transport.send(get(server))
+                assert type(resp.body) is bytes
+                assert resp.body == body
         finally:
             await transport.close()
