@@ -921,7 +921,42 @@ async def _chain(
 
 
 async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes | memoryview]:
-    """Parts of ``size`` bytes from a binary file, read off the event loop."""
+    """Parts of ``size`` bytes from a binary file, read off the event loop.
+
+    Each part's buffer is allocated here, on the loop's thread, and filled with
+    ``readinto`` in the executor: a part allocated in an executor thread lands in
+    that thread's malloc arena, which keeps the memory once the part is freed (a
+    1 GiB upload held 104 MiB instead of about ``max_concurrency + 1`` parts)."""
+    loop = asyncio.get_running_loop()
+    readinto = getattr(f, "readinto", None)
+    if readinto is None:  # a file-like object with read() only
+        async for part in _read_parts(f, size):
+            yield part
+        return
+
+    def fill(buf: bytearray) -> int:
+        got = 0
+        with memoryview(buf) as view:
+            while got < size:
+                with view[got:] as target:
+                    n = readinto(target)
+                if not n:  # the end (or None: no data from a non-blocking file)
+                    break
+                got += n
+        return got
+
+    while True:
+        buf = bytearray(size)
+        got = await loop.run_in_executor(None, fill, buf)
+        if not got:
+            return
+        yield memoryview(buf)[:got]
+        if got < size:
+            return
+
+
+async def _read_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes | memoryview]:
+    """Parts of a file object that has ``read`` but no ``readinto``."""
     loop = asyncio.get_running_loop()
 
     def read_part() -> bytes:

@@ -176,6 +176,15 @@ async def test_multipart_from_bytes_file_and_stream(moto: MotoServer, bucket: st
 
         await s3.put_object(bucket, "from-file", io.BytesIO(data), content_type="x/y")
 
+        class ReadOnly:  # a file-like object with read() but no readinto()
+            def __init__(self) -> None:
+                self._f = io.BytesIO(data)
+
+            def read(self, n: int = -1) -> bytes:
+                return self._f.read(min(n, 1_000_000))  # short reads, as a pipe gives
+
+        await s3.put_object(bucket, "from-reader", ReadOnly())  # type: ignore[arg-type]
+
         async def stream() -> AsyncIterator[bytes]:
             for i in range(0, len(data), 300_000):  # chunks that do not line up with parts
                 yield data[i : i + 300_000]
@@ -185,7 +194,7 @@ async def test_multipart_from_bytes_file_and_stream(moto: MotoServer, bucket: st
         r4 = await s3.put_object(bucket, "small-file", small)
         assert "-" not in r4.etag  # under the threshold: a plain PUT
 
-    for key in ("from-bytes", "from-file", "from-stream"):
+    for key in ("from-bytes", "from-file", "from-reader", "from-stream"):
         got = boto.get_object(Bucket=bucket, Key=key)
         assert hashlib.sha256(got["Body"].read()).digest() == hashlib.sha256(data).digest()
     assert boto.head_object(Bucket=bucket, Key="from-bytes")["Metadata"] == {"k": "v"}
