@@ -31,8 +31,10 @@ from .models import (
     Bucket,
     CommonPrefix,
     DeleteError,
+    MultipartUpload,
     ObjectInfo,
     ObjectSummary,
+    Part,
     PutResult,
     S3Object,
 )
@@ -517,6 +519,49 @@ class S3Client:
         """Abort a multipart upload, freeing its parts."""
         req = self._endpoint.request("DELETE", bucket, key, query=[("uploadId", upload_id)])
         await self._call(req, bucket=bucket, key=key)
+
+    async def list_multipart_uploads(
+        self, bucket: str, prefix: str = "", *, page_size: int = 1000
+    ) -> AsyncIterator[MultipartUpload]:
+        """Every multipart upload in progress under ``prefix``, in key order (and,
+        per key, in the order they were started), page after page."""
+        if not 1 <= page_size <= 1000:
+            raise ValueError("page_size must be between 1 and 1000")
+        marker: tuple[str, str] | None = None
+        while True:
+            query = [("uploads", ""), ("encoding-type", "url"), ("max-uploads", str(page_size))]
+            if prefix:
+                query.append(("prefix", prefix))
+            if marker is not None:
+                query.append(("key-marker", marker[0]))
+                if marker[1]:
+                    query.append(("upload-id-marker", marker[1]))
+            resp = await self._call(
+                self._endpoint.request("GET", bucket, query=query), bucket=bucket
+            )
+            uploads, marker = xml.parse_list_multipart_uploads(resp.body)
+            for upload in uploads:
+                yield upload
+            if marker is None:
+                return
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        """The parts uploaded so far to a multipart upload, by part number
+        (every page); :class:`NoSuchUpload` if there is no such upload."""
+        _check_key(bucket, key)
+        parts: list[Part] = []
+        marker: int | None = None
+        while True:
+            query = [("uploadId", upload_id)]
+            if marker is not None:
+                query.append(("part-number-marker", str(marker)))
+            resp = await self._call(
+                self._endpoint.request("GET", bucket, key, query=query), bucket=bucket, key=key
+            )
+            page, marker = xml.parse_list_parts(resp.body)
+            parts.extend(page)
+            if marker is None:
+                return parts
 
     # -- buckets ---------------------------------------------------------------
 

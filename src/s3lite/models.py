@@ -10,8 +10,10 @@ __all__ = [
     "CommonPrefix",
     "DeleteError",
     "ListPage",
+    "MultipartUpload",
     "ObjectInfo",
     "ObjectSummary",
+    "Part",
     "PutResult",
     "S3Object",
 ]
@@ -87,3 +89,22 @@ class DeleteError:
     key: str
     code: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartUpload:
+    """A multipart upload in progress, as ListMultipartUploads answers it."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """An uploaded part of a multipart upload, as ListParts answers it."""
+
+    number: int
+    etag: str
+    size: int
+    last_modified: datetime

@@ -300,6 +300,8 @@ class S3Client:
     upload_part_copy = _blocking(AsyncS3Client.upload_part_copy)
     complete_multipart_upload = _blocking(AsyncS3Client.complete_multipart_upload)
     abort_multipart_upload = _blocking(AsyncS3Client.abort_multipart_upload)
+    list_multipart_uploads = _paging(AsyncS3Client.list_multipart_uploads)
+    list_parts = _blocking(AsyncS3Client.list_parts)
     list_buckets = _blocking(AsyncS3Client.list_buckets)
     create_bucket = _blocking(AsyncS3Client.create_bucket)
     delete_bucket = _blocking(AsyncS3Client.delete_bucket)

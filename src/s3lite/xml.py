@@ -14,7 +14,15 @@ from urllib.parse import unquote_plus
 from xml.etree import ElementTree as ET
 
 from .errors import S3Error
-from .models import Bucket, CommonPrefix, DeleteError, ListPage, ObjectSummary
+from .models import (
+    Bucket,
+    CommonPrefix,
+    DeleteError,
+    ListPage,
+    MultipartUpload,
+    ObjectSummary,
+    Part,
+)
 
 __all__ = [
     "ErrorBody",
@@ -26,7 +34,9 @@ __all__ = [
     "parse_error",
     "parse_initiate_multipart",
     "parse_list_buckets",
+    "parse_list_multipart_uploads",
     "parse_list_objects_v2",
+    "parse_list_parts",
     "parse_timestamp",
     "xml_safe",
 ]
@@ -147,6 +157,56 @@ def parse_list_buckets(body: bytes) -> list[Bucket]:
 def parse_initiate_multipart(body: bytes) -> str:
     """The upload id of a CreateMultipartUpload response."""
     return _required(_root(body, "CreateMultipartUpload"), "UploadId", "CreateMultipartUpload")
+
+
+def parse_list_multipart_uploads(
+    body: bytes,
+) -> tuple[list[MultipartUpload], tuple[str, str] | None]:
+    """A ListMultipartUploads page: its uploads, and the ``(key marker, upload id
+    marker)`` of the next page (None on the last); keys decoded if
+    ``encoding-type=url`` was asked."""
+    what = "ListMultipartUploads"
+    root = _root(body, what)
+    decode = unquote_plus if _text(root, "EncodingType") == "url" else (lambda s: s)
+    uploads = [
+        MultipartUpload(
+            key=decode(_required(u, "Key", what)),
+            upload_id=_required(u, "UploadId", what),
+            initiated=parse_timestamp(_required(u, "Initiated", what)),
+        )
+        for u in root.iterfind("Upload")
+    ]
+    if _text(root, "IsTruncated").lower() != "true":
+        return uploads, None
+    key_marker = decode(_text(root, "NextKeyMarker"))
+    id_marker = _text(root, "NextUploadIdMarker")
+    if not key_marker:
+        raise S3Error(f"truncated {what} page without a NextKeyMarker", code="MalformedResponse")
+    return uploads, (key_marker, id_marker)
+
+
+def parse_list_parts(body: bytes) -> tuple[list[Part], int | None]:
+    """A ListParts page: its parts, and the part number marker of the next page
+    (None on the last)."""
+    what = "ListParts"
+    root = _root(body, what)
+    parts = [
+        Part(
+            number=_int(p, "PartNumber", what),
+            etag=_required(p, "ETag", what),
+            size=_int(p, "Size", what),
+            last_modified=parse_timestamp(_required(p, "LastModified", what)),
+        )
+        for p in root.iterfind("Part")
+    ]
+    if _text(root, "IsTruncated").lower() != "true":
+        return parts, None
+    marker = _int(root, "NextPartNumberMarker", what)
+    if marker == 0:
+        raise S3Error(
+            f"truncated {what} page without a NextPartNumberMarker", code="MalformedResponse"
+        )
+    return parts, marker
 
 
 def parse_copy_result(body: bytes) -> str:

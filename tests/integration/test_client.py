@@ -20,6 +20,7 @@ from s3lite import (
     Credentials,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchUpload,
     NotModified,
     ObjectSummary,
     PreconditionFailed,
@@ -278,6 +279,40 @@ async def test_delete_objects_batches_and_reports(moto: MotoServer, bucket: str)
         assert failed == []
         assert [e async for e in s3.list_objects(bucket)] == []
         await s3.delete_object(bucket, "never-existed")  # no error, as in S3
+
+
+async def test_list_multipart_uploads_and_parts(moto: MotoServer, bucket: str) -> None:
+    """Another process can pick an upload up from what S3 says of it."""
+    async with client_for(moto) as s3:
+        ids = [await s3.create_multipart_upload(bucket, f"up/k {i}+.bin") for i in range(5)]
+        other = await s3.create_multipart_upload(bucket, "elsewhere.bin")
+        etag1 = await s3.upload_part(bucket, "up/k 0+.bin", ids[0], 1, b"a" * (5 * MiB))
+        etag2 = await s3.upload_part(bucket, "up/k 0+.bin", ids[0], 2, b"tail")
+        # pages of 2: every upload under the prefix, in key order, none from elsewhere
+        listed = [u async for u in s3.list_multipart_uploads(bucket, "up/", page_size=2)]
+        assert [(u.key, u.upload_id) for u in listed] == [
+            (f"up/k {i}+.bin", ids[i]) for i in range(5)
+        ]
+        assert all(u.initiated.tzinfo is not None for u in listed)
+        everything = [u.upload_id async for u in s3.list_multipart_uploads(bucket)]
+        assert sorted(everything) == sorted([*ids, other])
+
+        parts = await s3.list_parts(bucket, "up/k 0+.bin", ids[0])
+        assert [(p.number, p.etag, p.size) for p in parts] == [
+            (1, etag1, 5 * MiB),
+            (2, etag2, 4),
+        ]
+        assert await s3.list_parts(bucket, "up/k 1+.bin", ids[1]) == []
+        await s3.complete_multipart_upload(
+            bucket, "up/k 0+.bin", ids[0], [(p.number, p.etag) for p in parts]
+        )
+        assert (await s3.get_object(bucket, "up/k 0+.bin")).size == 5 * MiB + 4
+        with pytest.raises(NoSuchUpload):
+            await s3.list_parts(bucket, "up/k 0+.bin", ids[0])
+        for i, upload_id in enumerate(ids[1:], start=1):
+            await s3.abort_multipart_upload(bucket, f"up/k {i}+.bin", upload_id)
+        await s3.abort_multipart_upload(bucket, "elsewhere.bin", other)
+        assert [u async for u in s3.list_multipart_uploads(bucket)] == []
 
 
 async def test_conditional_requests(moto: MotoServer, bucket: str) -> None:

@@ -362,3 +362,109 @@ def test_bad_timestamp_is_malformed_response() -> None:
     with pytest.raises(S3Error) as info:
         xml.parse_timestamp("01/05/2024")
     assert info.value.code == "MalformedResponse"
+
+
+# -- ListMultipartUploads and ListParts -------------------------------------------------
+
+
+def uploads_page(inner: str, *, url: bool = True) -> bytes:
+    enc = "<EncodingType>url</EncodingType>" if url else ""
+    return (
+        DECL
+        + f'<ListMultipartUploadsResult xmlns="{NS}"><Bucket>b</Bucket>{enc}{inner}'
+        "</ListMultipartUploadsResult>".encode()
+    )
+
+
+def upload_entry(key: str, upload_id: str = "u1") -> str:
+    return (
+        f"<Upload><Key>{key}</Key><UploadId>{upload_id}</UploadId>"
+        "<Initiator><ID>x</ID></Initiator><StorageClass>STANDARD</StorageClass>"
+        "<Initiated>2024-05-01T12:34:56.000Z</Initiated></Upload>"
+    )
+
+
+def test_parse_list_multipart_uploads_entries_and_last_page() -> None:
+    body = uploads_page(
+        "<IsTruncated>false</IsTruncated>"
+        + upload_entry("a%20b/c%2B.bin", "id-1")
+        + upload_entry("z", "id-2")
+    )
+    uploads, marker = xml.parse_list_multipart_uploads(body)
+    assert marker is None
+    assert [(u.key, u.upload_id) for u in uploads] == [("a b/c+.bin", "id-1"), ("z", "id-2")]
+    assert uploads[0].initiated == datetime(2024, 5, 1, 12, 34, 56, tzinfo=timezone.utc)
+
+
+def test_parse_list_multipart_uploads_keys_raw_without_encoding_type() -> None:
+    uploads, _ = xml.parse_list_multipart_uploads(uploads_page(upload_entry("a+b"), url=False))
+    assert uploads[0].key == "a+b"
+
+
+def test_parse_list_multipart_uploads_truncated_gives_both_markers() -> None:
+    body = uploads_page(
+        upload_entry("k%2F1", "id-9")
+        + "<IsTruncated>true</IsTruncated><NextKeyMarker>k%2F1</NextKeyMarker>"
+        "<NextUploadIdMarker>id-9</NextUploadIdMarker>"
+    )
+    assert xml.parse_list_multipart_uploads(body)[1] == ("k/1", "id-9")
+
+
+def test_parse_list_multipart_uploads_empty_and_malformed() -> None:
+    assert xml.parse_list_multipart_uploads(uploads_page("")) == ([], None)
+    with pytest.raises(S3Error) as info:
+        xml.parse_list_multipart_uploads(uploads_page("<IsTruncated>true</IsTruncated>"))
+    assert info.value.code == "MalformedResponse"
+    with pytest.raises(S3Error) as info:
+        xml.parse_list_multipart_uploads(uploads_page("<Upload><Key>k</Key></Upload>"))
+    assert info.value.code == "MalformedResponse"
+
+
+def parts_page(inner: str) -> bytes:
+    return (
+        DECL
+        + f'<ListPartsResult xmlns="{NS}"><Bucket>b</Bucket><Key>k</Key>'
+        f"<UploadId>u</UploadId>{inner}</ListPartsResult>".encode()
+    )
+
+
+def part_entry(number: int, size: int = 5242880) -> str:
+    return (
+        f"<Part><PartNumber>{number}</PartNumber>"
+        "<LastModified>2024-05-01T12:34:56.000Z</LastModified>"
+        f"<ETag>&quot;etag{number}&quot;</ETag><Size>{size}</Size></Part>"
+    )
+
+
+def test_parse_list_parts_entries_and_last_page() -> None:
+    parts, marker = xml.parse_list_parts(
+        parts_page("<IsTruncated>false</IsTruncated>" + part_entry(1) + part_entry(2, 7))
+    )
+    assert marker is None
+    assert [(p.number, p.etag, p.size) for p in parts] == [
+        (1, '"etag1"', 5242880),
+        (2, '"etag2"', 7),
+    ]
+    assert parts[1].last_modified == datetime(2024, 5, 1, 12, 34, 56, tzinfo=timezone.utc)
+
+
+def test_parse_list_parts_truncated_gives_the_next_marker() -> None:
+    body = parts_page(
+        part_entry(1)
+        + "<IsTruncated>true</IsTruncated><NextPartNumberMarker>1</NextPartNumberMarker>"
+    )
+    assert xml.parse_list_parts(body)[1] == 1
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<IsTruncated>true</IsTruncated>",  # no marker: would loop for ever
+        "<Part><PartNumber>x</PartNumber></Part>",
+        "<Part><PartNumber>1</PartNumber><Size>1</Size></Part>",  # no ETag
+    ],
+)
+def test_malformed_list_parts_raises_s3error(inner: str) -> None:
+    with pytest.raises(S3Error) as info:
+        xml.parse_list_parts(parts_page(inner))
+    assert info.value.code == "MalformedResponse"
