@@ -38,7 +38,7 @@ from .models import (
     PutResult,
     S3Object,
 )
-from .protocol import AddressingStyle, Endpoint, error_from_response, object_info
+from .protocol import AddressingStyle, Endpoint, error_from_response, http_date, object_info
 from .retries import (
     EXPIRED_CREDENTIALS_CODES,
     SKEW_CODES,
@@ -683,7 +683,11 @@ class S3Client:
         req = self._endpoint.request("PUT", bucket, key, headers=headers, body=body)
         payload_hash = await self._prepare_body(req)
         resp = await self._call(req, bucket=bucket, key=key, payload_hash=payload_hash)
-        return PutResult(resp.headers.get("etag", ""), resp.headers.get("x-amz-version-id"))
+        return PutResult(
+            resp.headers.get("etag", ""),
+            resp.headers.get("x-amz-version-id"),
+            http_date(resp.headers.get("last-modified")),
+        )
 
     async def _put_multipart(
         self,

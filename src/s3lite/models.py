@@ -76,10 +76,13 @@ class ListPage:
 
 @dataclass(frozen=True, slots=True)
 class PutResult:
-    """What a write (put, copy, completed multipart upload) returns."""
+    """What a write (put, copy, completed multipart upload) returns. ``last_modified``
+    is the object's new time when the server tells it (some answer a PUT with it,
+    AWS does not: HEAD the object for it then)."""
 
     etag: str
     version_id: str | None = None
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

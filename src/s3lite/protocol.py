@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ from .messages import Request, Response, uri_encode
 from .models import ObjectInfo, S3Object
 from .xml import parse_error
 
-__all__ = ["AddressingStyle", "Endpoint", "error_from_response", "object_info"]
+__all__ = ["AddressingStyle", "Endpoint", "error_from_response", "http_date", "object_info"]
 
 AddressingStyle = Literal["auto", "path", "virtual"]
 
@@ -102,6 +103,18 @@ def error_from_response(
     )
 
 
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP date header (``Last-Modified``) as a timezone-aware time; None if
+    absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 def object_info(key: str, headers: dict[str, str], body: bytes | None = None) -> ObjectInfo:
     """An :class:`ObjectInfo` from GET or HEAD response headers (an
     :class:`S3Object` when ``body`` is given)."""
@@ -111,12 +124,11 @@ def object_info(key: str, headers: dict[str, str], body: bytes | None = None) ->
         total = content_range.rpartition("/")[2]
         if total.isdigit():
             size = total
-    try:
-        modified = parsedate_to_datetime(headers["last-modified"])
-    except (KeyError, TypeError, ValueError):
+    modified = http_date(headers.get("last-modified"))
+    if modified is None:
         raise S3Error(
             f"response for {key!r} has no valid Last-Modified header", code="MalformedResponse"
-        ) from None
+        )
     metadata = {k[11:]: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
     cls = ObjectInfo if body is None else S3Object
     extra = {} if body is None else {"body": body}

@@ -18,7 +18,7 @@ from s3lite.errors import (
 )
 from s3lite.messages import Response
 from s3lite.models import ObjectInfo, S3Object
-from s3lite.protocol import Endpoint, error_from_response, object_info
+from s3lite.protocol import Endpoint, error_from_response, http_date, object_info
 
 # -- endpoints -------------------------------------------------------------------------
 
@@ -331,3 +331,16 @@ def test_object_info_without_valid_last_modified(last_modified: str | None) -> N
     with pytest.raises(S3Error) as info:
         object_info("k", headers)
     assert info.value.code == "MalformedResponse"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Wed, 02 Dec 2026 07:21:13 GMT", datetime(2026, 12, 2, 7, 21, 13, tzinfo=timezone.utc)),
+        (None, None),
+        ("", None),
+        ("not a date", None),
+    ],
+)
+def test_http_date(value: str | None, expected: datetime | None) -> None:
+    assert http_date(value) == expected
