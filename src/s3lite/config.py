@@ -22,6 +22,7 @@ __all__ = [
     "credentials_file_path",
     "load_shared_config",
     "parse_shared_file",
+    "parse_sso_sessions",
     "resolve_profile",
     "resolve_region",
 ]
@@ -44,6 +45,8 @@ class SharedConfig:
     credentials_path: Path
     config_profiles: dict[str, dict[str, str]] = field(default_factory=dict)
     credentials_profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The ``[sso-session NAME]`` sections of the config file, by name.
+    sso_sessions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def has_profile(self, name: str) -> bool:
         return name in self.config_profiles or name in self.credentials_profiles
@@ -80,6 +83,28 @@ def resolve_profile(
     return (name, True) if name else ("default", False)
 
 
+def _sections(text: str, source: str) -> list[tuple[str, dict[str, str]]]:
+    """``(section name, settings)`` of an INI-style shared file, in file order."""
+    # A default_section no real file uses: configparser's "DEFAULT" would otherwise
+    # leak its keys into every profile.
+    parser = configparser.RawConfigParser(default_section="\x00", strict=False, interpolation=None)
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as e:
+        raise ConfigError(f"cannot parse {source}: {_first_line(str(e))}") from None
+    return [
+        (section.strip(), {k: v.strip() for k, v in parser.items(section)})
+        for section in parser.sections()
+    ]
+
+
+def _named(section: str, kind: str) -> str | None:
+    """``NAME`` of a ``[kind NAME]`` section header, else None."""
+    if section.startswith(kind) and section[len(kind) : len(kind) + 1] in (" ", "\t"):
+        return section[len(kind) :].strip()
+    return None
+
+
 def parse_shared_file(
     text: str, *, is_config_file: bool, source: str = "<string>"
 ) -> dict[str, dict[str, str]]:
@@ -90,31 +115,31 @@ def parse_shared_file(
     dropped; in the credentials file every section is a profile, named as written.
     Keys are lower-cased; nested sub-sections stay as their raw multi-line text.
     """
-    # A default_section no real file uses: configparser's "DEFAULT" would otherwise
-    # leak its keys into every profile.
-    parser = configparser.RawConfigParser(default_section="\x00", strict=False, interpolation=None)
-    try:
-        parser.read_string(text, source=source)
-    except configparser.Error as e:
-        raise ConfigError(f"cannot parse {source}: {_first_line(str(e))}") from None
     profiles: dict[str, dict[str, str]] = {}
     explicit_default: dict[str, str] | None = None
-    for section in parser.sections():
-        values = {k: v.strip() for k, v in parser.items(section)}
-        name = section.strip()
+    for name, values in _sections(text, source):
+        pname = _named(name, "profile")
         if not is_config_file:
             profiles[name] = values
         elif name == "default":
             profiles.setdefault("default", values)
-        elif name.startswith("profile ") or name.startswith("profile\t"):
-            pname = name[len("profile") :].strip()
-            if pname == "default":
-                explicit_default = values
-            else:
-                profiles[pname] = values
+        elif pname == "default":
+            explicit_default = values
+        elif pname is not None:
+            profiles[pname] = values
     if explicit_default is not None:
         profiles["default"] = explicit_default
     return profiles
+
+
+def parse_sso_sessions(text: str, *, source: str = "<string>") -> dict[str, dict[str, str]]:
+    """The ``[sso-session NAME]`` sections of a config file's text, by name."""
+    sessions: dict[str, dict[str, str]] = {}
+    for name, values in _sections(text, source):
+        session = _named(name, "sso-session")
+        if session:
+            sessions[session] = values
+    return sessions
 
 
 def _first_line(text: str) -> str:
@@ -153,6 +178,7 @@ def load_shared_config(environ: Mapping[str, str] | None = None) -> SharedConfig
         credentials_profiles=parse_shared_file(ktext, is_config_file=False, source=str(kpath))
         if ktext
         else {},
+        sso_sessions=parse_sso_sessions(ctext, source=str(cpath)) if ctext else {},
     )
 
 

@@ -30,6 +30,7 @@ from .json_credentials import parse_expiration, parse_json_credentials
 from .model import CredentialProvider, Credentials, CredentialsError, NoCredentialsError
 from .process import ProcessProvider, parse_process_output
 from .profile import SharedFilesProvider
+from .sso import SSOProvider
 from .sts import build_sts_request, parse_sts_response, sts_endpoint
 from .web_identity import WebIdentityProvider
 
@@ -45,6 +46,7 @@ __all__ = [
     "NoCredentialsError",
     "ProcessProvider",
     "RefreshingProvider",
+    "SSOProvider",
     "SharedFilesProvider",
     "StaticProvider",
     "WebIdentityProvider",

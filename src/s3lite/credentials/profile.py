@@ -15,6 +15,7 @@ from .imds import InstanceMetadataProvider
 from .model import Credentials, CredentialsError
 from .process import ProcessProvider
 from .settings import default_session_name, describe_file
+from .sso import sso_config, sso_credentials
 from .web_identity import WebIdentityProvider
 
 __all__ = ["SharedFilesProvider"]
@@ -28,9 +29,11 @@ class SharedFilesProvider(BaseProvider):
     As in botocore, in this order: ``role_arn`` with ``source_profile`` (chains
     allowed, loops refused) or ``credential_source`` (``Environment``,
     ``Ec2InstanceMetadata``, ``EcsContainer``), assumed with STS ``AssumeRole``;
-    ``web_identity_token_file``; static keys in the credentials file;
-    ``credential_process``; static keys in the config file. The files are re-read
-    on every refresh. ``mfa_serial`` is refused (no interactive prompt here).
+    ``web_identity_token_file``; SSO (``sso_account_id`` / ``sso_role_name`` with
+    ``sso_session`` or the legacy ``sso_start_url``, see :mod:`.sso`); static keys in
+    the credentials file; ``credential_process``; static keys in the config file.
+    The files are re-read on every refresh. ``mfa_serial`` is refused (no
+    interactive prompt here).
     """
 
     label = "shared files"
@@ -67,7 +70,7 @@ class SharedFilesProvider(BaseProvider):
         if creds is None:
             self._not_found(
                 f"profile {name!r} in {where} has no credentials (no aws_access_key_id, "
-                "role_arn, web_identity_token_file or credential_process)"
+                "role_arn, web_identity_token_file, sso_account_id or credential_process)"
             )
         return creds
 
@@ -97,6 +100,9 @@ class SharedFilesProvider(BaseProvider):
                 role_arn=prof.get("role_arn"),
                 role_session_name=prof.get("role_session_name"),
             ).load()
+        sso = sso_config(cfg, name)
+        if sso is not None:
+            return await sso_credentials(sso)
         creds = self._static(static_in_creds, name, cfg.credentials_path)
         if creds is not None:
             return creds

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from .model import MAX_BODY, CredentialsError
 
 __all__ = [
     "check_header_value",
+    "check_region",
+    "configured_endpoint",
     "default_session_name",
     "describe_file",
     "env_true",
@@ -20,6 +24,24 @@ __all__ = [
 def env_true(value: str | None) -> bool:
     """Whether a setting says ``true`` (any case)."""
     return (value or "").strip().lower() == "true"
+
+
+_REGION_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def check_region(region: str) -> str:
+    """``region``, if it can be part of a host name; else CredentialsError."""
+    if not _REGION_RE.fullmatch(region):
+        raise CredentialsError(f"invalid AWS region {region[:64]!r}")
+    return region
+
+
+def configured_endpoint(service: str, environ: Mapping[str, str]) -> str | None:
+    """``AWS_ENDPOINT_URL_<SERVICE>``, else ``AWS_ENDPOINT_URL``; None when neither is
+    set or ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true``."""
+    if env_true(environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
+        return None
+    return environ.get(f"AWS_ENDPOINT_URL_{service}") or environ.get("AWS_ENDPOINT_URL") or None
 
 
 def check_header_value(value: str, what: str) -> str:

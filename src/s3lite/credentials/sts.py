@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -14,7 +13,7 @@ from .. import signing
 from ..messages import Request
 from .json_credentials import parse_expiration
 from .model import MAX_BODY, Credentials, CredentialsError
-from .settings import env_true
+from .settings import check_region, configured_endpoint
 
 __all__ = [
     "STS_API_VERSION",
@@ -48,7 +47,6 @@ _LEGACY_GLOBAL_STS_REGIONS = frozenset(
     }
 )
 STS_RETRYABLE = frozenset({"Throttling", "ThrottlingException", "IDPCommunicationError"})
-_REGION_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def sts_endpoint(
@@ -67,11 +65,9 @@ def sts_endpoint(
     ``AWS_STS_REGIONAL_ENDPOINTS`` (or ``regional_endpoints``) is ``legacy``.
     """
     env = os.environ if environ is None else environ
-    url = endpoint_url
-    if not url and not env_true(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
-        url = env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL")
-    if region is not None and not _REGION_RE.fullmatch(region):
-        raise CredentialsError(f"invalid AWS region {region[:64]!r}")
+    url = endpoint_url or configured_endpoint("STS", env)
+    if region is not None:
+        check_region(region)
     if url:
         return url, region or "us-east-1"
     if region is None or region == "aws-global":
