@@ -10,16 +10,23 @@ are sent and signed with every request.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from traitlets import Dict, Unicode
+from traitlets import Dict, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from s3lite import CredentialProvider, Credentials
 from s3lite.credentials import ContainerProvider, default_chain
+
+from . import redact
+
+# At import, not at the manager's start: traitlets logs the configuration (with
+# --debug) as soon as it loads it, which is what imports this package.
+redact.install()
 
 __all__ = [
     "AwsCreds",
@@ -88,10 +95,22 @@ class JupyterS3Authentication(LoggingConfigurable):
 
 
 class JupyterS3SecretAccessKeyAuthentication(JupyterS3Authentication):
-    """A fixed access key (and, for temporary keys, a session token)."""
+    """A fixed access key (and, for temporary keys, a session token). The secret
+    key can come from the configuration, a file or an environment variable."""
 
     aws_access_key_id = Unicode("", config=True, help="The AWS access key id.")
-    aws_secret_access_key = Unicode("", config=True, help="The AWS secret access key.")
+    aws_secret_access_key = Unicode(
+        "",
+        config=True,
+        help="The AWS secret access key (prefer aws_secret_access_key_file or _env, "
+        "which keep it out of configuration files).",
+    )
+    aws_secret_access_key_file = Unicode(
+        "", config=True, help="A file holding the secret access key (e.g. a mounted secret)."
+    )
+    aws_secret_access_key_env = Unicode(
+        "", config=True, help="The environment variable holding the secret access key."
+    )
     aws_session_token = Unicode(
         "", config=True, help="The session token of temporary credentials (optional)."
     )
@@ -99,15 +118,68 @@ class JupyterS3SecretAccessKeyAuthentication(JupyterS3Authentication):
         {}, config=True, help="Extra headers sent and signed with every request."
     )
 
-    async def get_credentials(self) -> AwsCreds:
-        if not self.aws_access_key_id or not self.aws_secret_access_key:
-            raise ValueError(
-                "JupyterS3SecretAccessKeyAuthentication needs aws_access_key_id "
-                "and aws_secret_access_key"
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._secret: str | None = None
+        redact.register_secret(self.aws_secret_access_key)
+        redact.register_secret(self.aws_session_token)
+
+    @observe("aws_secret_access_key", "aws_session_token")
+    def _register(self, change: Any) -> None:
+        redact.register_secret(change["new"])
+
+    def secret_access_key(self) -> str:
+        """The secret key, from exactly one of the three options (read once)."""
+        if self._secret is not None:
+            return self._secret
+        name = type(self).__name__
+        given = [
+            option
+            for option in (
+                "aws_secret_access_key",
+                "aws_secret_access_key_file",
+                "aws_secret_access_key_env",
             )
+            if getattr(self, option)
+        ]
+        if len(given) > 1:
+            raise ValueError(f"{name}: set only one of {', '.join(given)}")
+        secret = self.aws_secret_access_key
+        if self.aws_secret_access_key_file:
+            try:
+                with open(self.aws_secret_access_key_file, encoding="utf-8") as f:
+                    secret = f.read().strip()
+            except OSError as e:
+                raise ValueError(
+                    f"{name}.aws_secret_access_key_file: cannot read "
+                    f"{self.aws_secret_access_key_file!r}: {e.strerror}"
+                ) from None
+            if not secret:
+                raise ValueError(
+                    f"{name}.aws_secret_access_key_file: {self.aws_secret_access_key_file!r} "
+                    "is empty"
+                )
+        elif self.aws_secret_access_key_env:
+            secret = os.environ.get(self.aws_secret_access_key_env, "")
+            if not secret:
+                raise ValueError(
+                    f"{name}.aws_secret_access_key_env: the environment variable "
+                    f"{self.aws_secret_access_key_env!r} is not set or empty"
+                )
+        if not self.aws_access_key_id or not secret:
+            raise ValueError(
+                f"{name} needs aws_access_key_id and aws_secret_access_key "
+                "(or aws_secret_access_key_file or aws_secret_access_key_env)"
+            )
+        redact.register_secret(secret)
+        self._secret = secret
+        return secret
+
+    async def get_credentials(self) -> AwsCreds:
+        secret = self.secret_access_key()
         return AwsCreds(
             access_key_id=self.aws_access_key_id,
-            secret_access_key=self.aws_secret_access_key,
+            secret_access_key=secret,
             pre_auth_headers=dict(self.pre_auth_headers),
             session_token=self.aws_session_token or None,
         )
