@@ -25,7 +25,7 @@ from typing import IO, Any, TypeAlias, TypeVar
 from . import xml
 from .config import resolve_region
 from .credentials import CredentialProvider, Credentials, as_provider
-from .errors import S3Error, TransportError
+from .errors import PreconditionFailed, S3Error, TransportError
 from .messages import Request, Response, uri_encode
 from .models import (
     Bucket,
@@ -358,7 +358,8 @@ class S3Client:
             try:
                 resp = await self._call(req, bucket=dst_bucket, key=dst_key, error_in_200=True)
                 return PutResult(
-                    xml.parse_copy_result(resp.body), resp.headers.get("x-amz-version-id")
+                    xml.parse_copy_result(resp.body, "CopyObject"),
+                    resp.headers.get("x-amz-version-id"),
                 )
             except S3Error as exc:
                 if not _too_large_to_copy(exc):
@@ -458,7 +459,15 @@ class S3Client:
         req = self._endpoint.request("PUT", bucket, key, query=query, body=body)
         payload_hash = await self._prepare_body(req)
         resp = await self._call(req, bucket=bucket, key=key, payload_hash=payload_hash)
-        return resp.headers.get("etag", "")
+        etag = resp.headers.get("etag", "").strip()
+        if not etag:  # the complete needs it: fail here, not there
+            raise S3Error(
+                f"UploadPart response for part {part_number} of s3://{bucket}/{key} has no ETag",
+                code="MalformedResponse",
+                bucket=bucket,
+                key=key,
+            )
+        return etag
 
     async def upload_part_copy(
         self,
@@ -472,17 +481,30 @@ class S3Client:
         range: Range | None = None,
         if_match: str | None = None,
     ) -> str:
-        """Copy a byte range of another object in as one part; returns its ETag."""
+        """Copy a byte range of another object in as one part; returns its ETag.
+
+        ``range=(first, None)`` copies to the end: the source's size is asked for
+        first, since S3 only takes ``bytes=first-last`` here."""
         _check_part_number(part_number)
         headers = {"x-amz-copy-source": _copy_source(src_bucket, src_key)}
         if range is not None:
-            headers["x-amz-copy-source-range"] = _range_header(range)
+            first, last = range
+            _range_header(range)  # reject a bad range before any request
+            if last is None:  # "bytes=N-" is refused by Ceph RGW (416), undocumented by AWS
+                size = (await self.head_object(src_bucket, src_key, if_match=if_match)).size
+                if first >= size:
+                    raise ValueError(
+                        f"range starts at byte {first}, past the end of "
+                        f"s3://{src_bucket}/{src_key} ({size} bytes)"
+                    )
+                last = size - 1
+            headers["x-amz-copy-source-range"] = _range_header((first, last))
         if if_match:
             headers["x-amz-copy-source-if-match"] = if_match
         query = [("partNumber", str(part_number)), ("uploadId", upload_id)]
         req = self._endpoint.request("PUT", bucket, key, query=query, headers=headers)
         resp = await self._call(req, bucket=bucket, key=key, error_in_200=True)
-        return xml.parse_copy_result(resp.body)
+        return xml.parse_copy_result(resp.body, "UploadPartCopy")
 
     async def complete_multipart_upload(
         self,
@@ -495,17 +517,31 @@ class S3Client:
         if_none_match: str | None = None,
     ) -> PutResult:
         """Join the uploaded ``(part number, etag)`` parts into the object."""
+        resp = await self._send_complete(
+            bucket, key, upload_id, parts, _conditions(if_match, if_none_match)
+        )
+        return await self._completed(bucket, key, resp)
+
+    async def _send_complete(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        conditions: dict[str, str],
+    ) -> Response:
+        """CompleteMultipartUpload; once this returns, S3 has the object (never abort it)."""
         body = xml.build_complete_multipart(parts)
         req = self._endpoint.request(
             "POST",
             bucket,
             key,
             query=[("uploadId", upload_id)],
-            headers={"content-type": "application/xml", **_conditions(if_match, if_none_match)},
+            headers={"content-type": "application/xml", **conditions},
             body=body,
         )
         payload_hash = await self._prepare_body(req)
-        resp = await self._call(
+        return await self._call(
             req,
             bucket=bucket,
             key=key,
@@ -513,7 +549,29 @@ class S3Client:
             idempotent=False,
             error_in_200=True,
         )
-        return PutResult(xml.parse_copy_result(resp.body), resp.headers.get("x-amz-version-id"))
+
+    async def _completed(self, bucket: str, key: str, resp: Response) -> PutResult:
+        """The result of an acknowledged CompleteMultipartUpload. The object is written
+        whatever the body says: without an ETag in it (Ceph RGW 16 sends an empty one),
+        the ETag comes from a HEAD, and if even that fails the result has none."""
+        version_id = resp.headers.get("x-amz-version-id")
+        try:
+            etag = xml.parse_complete_multipart(resp.body)
+        except S3Error:
+            etag = ""
+        if etag:
+            return PutResult(etag, version_id)
+        try:
+            info = await self.head_object(bucket, key)
+        except S3Error as exc:
+            log.warning(
+                "s3://%s/%s was written, but its ETag is unknown (HEAD failed: %s)",
+                bucket,
+                key,
+                exc,
+            )
+            return PutResult("", version_id)
+        return PutResult(info.etag, version_id, info.last_modified)
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """Abort a multipart upload, freeing its parts."""
@@ -680,6 +738,21 @@ class S3Client:
     async def _put_single(
         self, bucket: str, key: str, body: bytes | memoryview, headers: dict[str, str]
     ) -> PutResult:
+        if_match = headers.get("if-match", "")
+        try:
+            return await self._put_once(bucket, key, body, headers)
+        except PreconditionFailed:
+            bare = if_match.strip('"')
+            if not if_match.startswith('"') or not bare:
+                raise
+            # Ceph RGW 16 (and DigitalOcean Spaces) compare a PUT's If-Match with the bare
+            # ETag, so the quoted one HEAD gave fails even when it matches. Still conditional.
+            log.debug("PUT s3://%s/%s: 412 on a quoted If-Match; trying it bare", bucket, key)
+            return await self._put_once(bucket, key, body, {**headers, "if-match": bare})
+
+    async def _put_once(
+        self, bucket: str, key: str, body: bytes | memoryview, headers: dict[str, str]
+    ) -> PutResult:
         req = self._endpoint.request("PUT", bucket, key, headers=headers, body=body)
         payload_hash = await self._prepare_body(req)
         resp = await self._call(req, bucket=bucket, key=key, payload_hash=payload_hash)
@@ -729,8 +802,8 @@ class S3Client:
                     )
                 tasks.append(asyncio.ensure_future(upload(number, data)))
             await asyncio.gather(*tasks)
-            return await self.complete_multipart_upload(
-                bucket, key, upload_id, sorted(etags.items()), **_condition_args(conditions)
+            resp = await self._send_complete(
+                bucket, key, upload_id, sorted(etags.items()), conditions
             )
         except BaseException:
             for t in tasks:
@@ -738,6 +811,7 @@ class S3Client:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._abort_quietly(bucket, key, upload_id)
             raise
+        return await self._completed(bucket, key, resp)
 
     async def _abort_quietly(self, bucket: str, key: str, upload_id: str) -> None:
         try:
@@ -783,16 +857,17 @@ class S3Client:
                 ),
                 self._concurrency,
             )
-            return await self.complete_multipart_upload(
+            resp = await self._send_complete(
                 dst_bucket,
                 dst_key,
                 upload_id,
                 list(enumerate(etags, 1)),
-                if_none_match=if_none_match,
+                _conditions(None, if_none_match),
             )
         except BaseException:
             await self._abort_quietly(dst_bucket, dst_key, upload_id)
             raise
+        return await self._completed(dst_bucket, dst_key, resp)
 
     async def _get_streaming(
         self, bucket: str, key: str, headers: dict[str, str], range: Range | None, sink: BodySink
@@ -906,10 +981,6 @@ def _conditions(if_match: str | None, if_none_match: str | None) -> dict[str, st
     if if_none_match:
         headers["if-none-match"] = if_none_match
     return headers
-
-
-def _condition_args(headers: dict[str, str]) -> dict[str, Any]:
-    return {"if_match": headers.get("if-match"), "if_none_match": headers.get("if-none-match")}
 
 
 def _write_headers(

@@ -29,6 +29,7 @@ __all__ = [
     "build_complete_multipart",
     "build_delete_objects",
     "is_error_body",
+    "parse_complete_multipart",
     "parse_copy_result",
     "parse_delete_result",
     "parse_error",
@@ -209,9 +210,18 @@ def parse_list_parts(body: bytes) -> tuple[list[Part], int | None]:
     return parts, marker
 
 
-def parse_copy_result(body: bytes) -> str:
-    """The ETag of a CopyObject, UploadPartCopy or CompleteMultipartUpload response."""
-    return _required(_root(body, "copy"), "ETag", "copy")
+def parse_copy_result(body: bytes, operation: str) -> str:
+    """The ETag of a CopyObject or UploadPartCopy (``operation``) response."""
+    etag = _text(_root(body, operation), "ETag").strip()
+    if not etag:
+        raise S3Error(f"{operation} response has no <ETag>", code="MalformedResponse")
+    return etag
+
+
+def parse_complete_multipart(body: bytes) -> str:
+    """The ETag of a CompleteMultipartUpload response; ``""`` when the server left it
+    out or empty (Ceph RGW 16 answers ``<ETag></ETag>``): the object *was* written."""
+    return _text(_root(body, "CompleteMultipartUpload"), "ETag").strip()
 
 
 def parse_delete_result(body: bytes) -> list[DeleteError]:

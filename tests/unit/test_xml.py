@@ -240,16 +240,35 @@ def test_initiate_without_upload_id_is_malformed() -> None:
     assert info.value.code == "MalformedResponse"
 
 
-@pytest.mark.parametrize(
-    "root", ["CopyObjectResult", "CopyPartResult", "CompleteMultipartUploadResult"]
-)
+@pytest.mark.parametrize("root", ["CopyObjectResult", "CopyPartResult"])
 def test_parse_copy_result(root: str) -> None:
     body = (
         DECL
         + f'<{root} xmlns="{NS}"><LastModified>2024-01-01T00:00:00.000Z</LastModified>'
         f"<ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag></{root}>".encode()
     )
-    assert xml.parse_copy_result(body) == '"9b2cf535f27731c974343645a3985328"'
+    assert xml.parse_copy_result(body, root) == '"9b2cf535f27731c974343645a3985328"'
+
+
+@pytest.mark.parametrize("etag", ["", "<ETag></ETag>", "<ETag/>", "<ETag>  </ETag>"])
+def test_copy_result_without_an_etag_is_malformed_and_names_the_operation(etag: str) -> None:
+    with pytest.raises(S3Error) as info:
+        xml.parse_copy_result(f"<CopyPartResult>{etag}</CopyPartResult>".encode(), "UploadPartCopy")
+    assert info.value.code == "MalformedResponse"
+    assert str(info.value).endswith("UploadPartCopy response has no <ETag>")
+
+
+@pytest.mark.parametrize(
+    ("etag", "expected"),
+    [("<ETag>&quot;a-2&quot;</ETag>", '"a-2"'), ("<ETag></ETag>", ""), ("<ETag/>", ""), ("", "")],
+)
+def test_complete_result_etag_may_be_empty_or_missing(etag: str, expected: str) -> None:
+    body = (
+        DECL
+        + f'<CompleteMultipartUploadResult xmlns="{NS}"><Bucket>b</Bucket><Key>k</Key>'
+        f"{etag}</CompleteMultipartUploadResult>".encode()
+    )
+    assert xml.parse_complete_multipart(body) == expected
 
 
 def test_build_complete_multipart_sorts_parts_and_escapes_etags() -> None:
