@@ -30,7 +30,7 @@ from typing import Any
 from s3lite import Credentials
 from s3lite.sync import S3Client
 
-from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, format_report, make_manager, passed, run_check
+from .check import EXIT_FAILED, EXIT_OK, EXIT_USAGE, format_report, make_manager, passed, run_check
 
 __all__ = [
     "DEMO_BUCKET",

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from jupyters3.cli import CheckTarget, Step, format_report, main, make_manager, run_check
+from jupyters3.check import CheckTarget, Step, format_report, make_manager, run_check
+from jupyters3.cli import main
 from tests.loopback import unused_port
 from tests.motoserver import REGION, MotoServer
 
