@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from tornado.web import HTTPError
 
 from s3lite import (
@@ -13,7 +16,9 @@ from s3lite import (
     TransportError,
 )
 
-__all__ = ["http_error_for"]
+from .paths import PathError, normalize_path
+
+__all__ = ["checked_path", "http_error_for", "s3_errors"]
 
 _DENIED_CODES = frozenset(
     {
@@ -60,3 +65,25 @@ def http_error_for(exc: S3Error, action: str, path: str) -> HTTPError:
     if exc.status == 400 or exc.code in ("KeyTooLongError", "InvalidArgument"):
         return HTTPError(400, f"Error {what}: S3 refused the request: {_details(exc)}")
     return HTTPError(500, f"Error {what}: {_details(exc)}")
+
+
+def checked_path(path: str) -> str:
+    """``path`` normalised (see :func:`~jupyters3.paths.normalize_path`); a bad one is a 400."""
+    try:
+        return normalize_path(path)
+    except PathError as e:
+        raise HTTPError(400, str(e)) from None
+
+
+@contextmanager
+def s3_errors(action: str, path: str) -> Iterator[None]:
+    """Raise what goes wrong inside as HTTP errors: a bad path 400, S3's errors as
+    :func:`http_error_for` says; HTTP errors pass through."""
+    try:
+        yield
+    except HTTPError:
+        raise
+    except PathError as e:
+        raise HTTPError(400, str(e)) from None
+    except S3Error as e:
+        raise http_error_for(e, action, path) from e

@@ -8,19 +8,16 @@ metadata, then streams the body to the client chunk by chunk.
 from __future__ import annotations
 
 import mimetypes
-from typing import TYPE_CHECKING
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from s3lite import NoSuchKey, S3Error
+from s3lite import S3Error
 
-from .errors import http_error_for
+from .errors import checked_path, http_error_for
 from .paths import is_hidden_path
-
-if TYPE_CHECKING:
-    from .manager import JupyterS3
+from .store import S3Store
 
 __all__ = ["S3FilesHandler", "content_type_for"]
 
@@ -64,22 +61,20 @@ class S3FilesHandler(JupyterHandler):
 
     async def _serve(self, path: str, *, include_body: bool) -> None:
         self.check_xsrf_cookie()
-        from .manager import JupyterS3
-
         cm = self.contents_manager
-        if not isinstance(cm, JupyterS3):
+        store = getattr(cm, "store", None)
+        if not isinstance(store, S3Store):
             raise web.HTTPError(500, "S3FilesHandler needs JupyterS3 as the contents manager")
-        manager: JupyterS3 = cm
-        api_path = manager._normalize(path)
-        if not api_path or (not manager.allow_hidden and is_hidden_path(api_path)):
+        api_path = checked_path(path)
+        if not api_path or (not cm.allow_hidden and is_hidden_path(api_path)):
             raise web.HTTPError(404)
-        key = manager.layout.file_key(api_path)
+        key = store.layout.file_key(api_path)
         try:
-            info = await manager.s3.head_object(manager.bucket, key)
-        except NoSuchKey:
-            raise web.HTTPError(404, f"No such file: {api_path}") from None
+            info = await store.head(key)
         except S3Error as e:
             raise http_error_for(e, "downloading", api_path) from e
+        if info is None:
+            raise web.HTTPError(404, f"No such file: {api_path}")
 
         name = api_path.rsplit("/", 1)[-1]
         if self.get_argument("download", None):
@@ -97,7 +92,7 @@ class S3FilesHandler(JupyterHandler):
 
         try:
             # pinned to the version just described, even if it changes meanwhile
-            await manager.s3.get_object(manager.bucket, key, if_match=info.etag, sink=send)
+            await store.stream(key, send, if_match=info.etag)
         except S3Error as e:
             if self._headers_written:
                 self.log.error("jupyters3: download of %s broke off: %s", api_path, e)

@@ -9,33 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import aclosing, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 import nbformat
 from jupyter_core.utils import run_sync
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, Float, Instance, Int, TraitError, Type, Unicode, default, validate
-
-from s3lite import (
-    CommonPrefix,
-    NoSuchBucket,
-    NoSuchKey,
-    ObjectInfo,
-    ObjectSummary,
-    S3Client,
-    S3Error,
-    TransportError,
+from traitlets import (
+    Bool,
+    Enum,
+    Float,
+    Instance,
+    Int,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    observe,
+    validate,
 )
+
+from s3lite import NoSuchBucket, ObjectInfo, S3Client, S3Error, TransportError
 
 from .auth import JupyterS3Authentication, JupyterS3DefaultAuthentication
 from .checkpoints import S3Checkpoints
-from .errors import http_error_for
+from .errors import checked_path, http_error_for, s3_errors
 from .models import (
     NOTEBOOK_MIMETYPE,
     Model,
@@ -52,41 +51,17 @@ from .paths import (
     DirListing,
     KeyLayout,
     PathError,
-    classify_listing,
     is_hidden_path,
     join,
-    normalize_path,
     normalize_prefix,
-    probe_says_exists,
     split,
 )
+from .store import PartialDeleteError, S3Store, TreeCopyError
+from .uploads import ChunkedUploads, Upload, chunk_number, maybe_off_loop
 
 __all__ = ["JupyterS3"]
 
 MiB = 1024 * 1024
-_T = TypeVar("_T")
-# Content larger than this is encoded/decoded off the event loop.
-_OFF_LOOP_BYTES = 1 * MiB
-
-
-@dataclass
-class _Upload:
-    """A chunked upload in progress: at most one part is buffered in memory."""
-
-    key: str
-    content_type: str
-    started: datetime
-    touched: float
-    next_chunk: int = 2
-    upload_id: str | None = None
-    parts: list[tuple[int, str]] = field(default_factory=list)
-    buffer: bytearray = field(default_factory=bytearray)
-    size: int = 0
-    busy: bool = False
-
-
-async def _maybe_off_loop(size: int, fn: Callable[[], _T]) -> _T:
-    return await asyncio.to_thread(fn) if size > _OFF_LOOP_BYTES else fn()
 
 
 class JupyterS3(AsyncContentsManager):
@@ -193,7 +168,8 @@ class JupyterS3(AsyncContentsManager):
     def __init__(self, **kwargs: Any) -> None:
         # Set before the traits load: validating preferred_dir already talks to S3.
         self._client: S3Client | None = None
-        self._uploads: dict[str, _Upload] = {}
+        self._store: S3Store | None = None
+        self._uploads = ChunkedUploads(self.log)
         super().__init__(**kwargs)
         if self.startup_check:
             self._check_configuration()
@@ -242,6 +218,24 @@ class JupyterS3(AsyncContentsManager):
             )
         return self._client
 
+    @property
+    def store(self) -> S3Store:
+        """The S3 side: the bucket under ``prefix``, through :attr:`s3`."""
+        if self._store is None:
+            self._store = S3Store(
+                lambda: self.s3,
+                self.bucket,
+                self.layout,
+                sse=self.sse or None,
+                kms_key_id=self.kms_key_id or None,
+                max_concurrency=self.max_concurrency,
+            )
+        return self._store
+
+    @observe("aws_s3_bucket", "prefix", "sse", "kms_key_id", "max_concurrency")
+    def _store_settings_changed(self, change: dict[str, Any]) -> None:
+        self._store = None
+
     async def close(self) -> None:
         """Close the S3 client's connections (for embedding and tests)."""
         if self._client is not None:
@@ -249,9 +243,6 @@ class JupyterS3(AsyncContentsManager):
 
     def info_string(self) -> str:
         return f"Serving contents from s3://{self.bucket}/{self.prefix} at {self._where()}"
-
-    def _write_args(self) -> dict[str, Any]:
-        return {"sse": self.sse or None, "sse_kms_key_id": self.kms_key_id or None}
 
     def _check_configuration(self) -> None:
         """Fail now, with one clear message, rather than at the first click."""
@@ -266,7 +257,7 @@ class JupyterS3(AsyncContentsManager):
     async def _check_bucket(self) -> None:
         where = f"s3://{self.bucket}/{self.prefix} at {self._where()}"
         try:
-            await self._first_entries(self.layout.prefix, 1)
+            await self.store.first_entries(self.layout.prefix, 1)
         except NoSuchBucket:
             raise TraitError(
                 f"jupyters3: the bucket {self.bucket!r} does not exist at {self._where()}"
@@ -296,10 +287,7 @@ class JupyterS3(AsyncContentsManager):
         self.emit(data=data)  # type: ignore[no-untyped-call]
 
     def _normalize(self, path: str) -> str:
-        try:
-            return normalize_path(path)
-        except PathError as e:
-            raise HTTPError(400, str(e)) from None
+        return checked_path(path)
 
     def _check_length(self, path: str) -> None:
         try:
@@ -307,74 +295,7 @@ class JupyterS3(AsyncContentsManager):
         except PathError as e:
             raise HTTPError(400, str(e)) from None
 
-    @contextmanager
-    def _s3_errors(self, action: str, path: str) -> Iterator[None]:
-        try:
-            yield
-        except HTTPError:
-            raise
-        except PathError as e:
-            raise HTTPError(400, str(e)) from None
-        except S3Error as e:
-            raise http_error_for(e, action, path) from e
-
-    async def _head(self, key: str) -> ObjectInfo | None:
-        try:
-            return await self.s3.head_object(self.bucket, key)
-        except NoSuchKey:
-            return None
-
-    async def _first_entries(self, prefix: str, n: int) -> list[ObjectSummary | CommonPrefix]:
-        entries: list[ObjectSummary | CommonPrefix] = []
-        listing = self.s3.list_objects(self.bucket, prefix, "/", page_size=n)
-        async with aclosing(listing) as it:  # type: ignore[type-var]
-            async for entry in it:
-                entries.append(entry)
-                if len(entries) >= n:
-                    break
-        return entries
-
-    async def _probe_dir(self, path: str) -> tuple[bool, ObjectSummary | None]:
-        """Whether the folder ``path`` exists, and its marker object if it has one
-        (one request of at most two entries)."""
-        if path == "":
-            return True, None  # the root always exists (and has no marker of its own)
-        prefix = self.layout.dir_prefix(path)
-        entries = await self._first_entries(prefix, 2)
-        marker = next(
-            (e for e in entries if isinstance(e, ObjectSummary) and e.key == prefix), None
-        )
-        return probe_says_exists(prefix, entries), marker
-
-    async def _list_dir(self, path: str) -> DirListing:
-        prefix = self.layout.dir_prefix(path)
-        entries = [e async for e in self.s3.list_objects(self.bucket, prefix, "/")]
-        return classify_listing(prefix, entries)
-
-    async def _objects_under(self, prefix: str) -> list[ObjectSummary]:
-        return [
-            e
-            async for e in self.s3.list_objects(self.bucket, prefix)
-            if isinstance(e, ObjectSummary)
-        ]
-
-    async def _bounded(self, jobs: Sequence[Callable[[], Awaitable[None]]]) -> list[BaseException]:
-        """Run ``jobs`` with at most ``max_concurrency`` at once; after the first
-        failure no new job starts. Returns the failures."""
-        slots = asyncio.Semaphore(self.max_concurrency)
-        failures: list[BaseException] = []
-
-        async def run(job: Callable[[], Awaitable[None]]) -> None:
-            async with slots:
-                if failures:
-                    return
-                try:
-                    await job()
-                except Exception as e:
-                    failures.append(e)
-
-        await asyncio.gather(*(run(job) for job in jobs))
-        return failures
+    _s3_errors = staticmethod(s3_errors)
 
     # -- existence -------------------------------------------------------------
 
@@ -382,7 +303,7 @@ class JupyterS3(AsyncContentsManager):
         """Whether a folder exists at ``path`` (a marker, or any key under it)."""
         path = self._normalize(path)
         with self._s3_errors("checking", path):
-            return (await self._probe_dir(path))[0]
+            return (await self.store.probe_dir(path))[0]
 
     async def file_exists(self, path: str) -> bool:
         """Whether a file (or notebook) exists at ``path``."""
@@ -390,7 +311,7 @@ class JupyterS3(AsyncContentsManager):
         if not path:
             return False
         with self._s3_errors("checking", path):
-            return await self._head(self.layout.file_key(path)) is not None
+            return await self.store.head(self.layout.file_key(path)) is not None
 
     async def is_hidden(self, path: str) -> bool:
         """Whether any component of ``path`` starts with a dot."""
@@ -422,13 +343,13 @@ class JupyterS3(AsyncContentsManager):
 
     async def _get_dir(self, path: str, content: bool, type: str | None) -> Model:
         if content:
-            listing = await self._list_dir(path)
+            listing = await self.store.list_dir(path)
             exists = path == "" or listing.exists
             marker = listing.marker
         else:
-            exists, marker = await self._probe_dir(path)
+            exists, marker = await self.store.probe_dir(path)
         if not exists:
-            if path and await self._head(self.layout.file_key(path)) is not None:
+            if path and await self.store.head(self.layout.file_key(path)) is not None:
                 raise HTTPError(400, f"{path} is not a directory", reason="bad type")
             raise HTTPError(404, f"No such file or directory: {path}")
         when = marker.last_modified if marker is not None else None
@@ -462,18 +383,14 @@ class JupyterS3(AsyncContentsManager):
         data: bytes | None = None
         info: ObjectInfo | None
         if content or require_hash:
-            try:
-                obj = await self.s3.get_object(self.bucket, key)
-            except NoSuchKey:
-                info = None
-            else:
-                info, data = obj, obj.body
+            obj = await self.store.read(key)
+            info, data = (obj, obj.body) if obj is not None else (None, None)
         else:
-            info = await self._head(key)
+            info = await self.store.head(key)
         if info is None:
             # Not a file: a folder? (With content, the listing itself tells.)
-            listing = await self._list_dir(path) if content and type is None else None
-            exists = listing.exists if listing is not None else (await self._probe_dir(path))[0]
+            listing = await self.store.list_dir(path) if content and type is None else None
+            exists = listing.exists if listing is not None else await self.store.dir_exists(path)
             if not exists:
                 raise HTTPError(404, f"No such file or directory: {path}")
             if type is not None:
@@ -490,7 +407,7 @@ class JupyterS3(AsyncContentsManager):
                 await self._fill_notebook(model, data, path)
             else:
                 body = data
-                text, fmt = await _maybe_off_loop(
+                text, fmt = await maybe_off_loop(
                     len(body), lambda: content_from_bytes(body, format, path)
                 )
                 if model["mimetype"] is None:
@@ -514,7 +431,7 @@ class JupyterS3(AsyncContentsManager):
             except Exception as e:
                 raise HTTPError(400, f"Unreadable Notebook: {path} {e!r}") from e
 
-        nb = await _maybe_off_loop(len(data), parse)
+        nb = await maybe_off_loop(len(data), parse)
         self.mark_trusted_cells(  # type: ignore[no-untyped-call]
             nb, path
         )
@@ -558,7 +475,7 @@ class JupyterS3(AsyncContentsManager):
                 elif kind == "file":
                     content, fmt = model["content"], model.get("format")
                     size = len(content) if isinstance(content, str) else 0
-                    data = await _maybe_off_loop(size, lambda: content_to_bytes(content, fmt, path))
+                    data = await maybe_off_loop(size, lambda: content_to_bytes(content, fmt, path))
                     await self._write_file(path, data, s3_content_type(path, kind, fmt))
                 elif kind == "directory":
                     await self._make_dir(path)
@@ -610,11 +527,11 @@ class JupyterS3(AsyncContentsManager):
 
         async def clash() -> bool:
             if as_dir:
-                return await self._head(self.layout.file_key(path)) is not None
-            return (await self._probe_dir(path))[0]
+                return await self.store.head(self.layout.file_key(path)) is not None
+            return (await self.store.probe_dir(path))[0]
 
         async def parent_exists() -> bool:
-            return (await self._probe_dir(parent))[0] if parent else True
+            return (await self.store.probe_dir(parent))[0] if parent else True
 
         parent_ok, clashes = await asyncio.gather(parent_exists(), clash())
         if not parent_ok:
@@ -626,31 +543,21 @@ class JupyterS3(AsyncContentsManager):
 
     async def _write_file(self, path: str, data: bytes, content_type: str) -> None:
         key = self.layout.file_key(path)
-        if await self._head(key) is None:
+        if await self.store.head(key) is None:
             await self._check_new_name(path, as_dir=False)
-        await self.s3.put_object(
-            self.bucket, key, data, content_type=content_type, **self._write_args()
-        )
+        await self.store.write(key, data, content_type)
 
     async def _make_dir(self, path: str) -> None:
-        if path == "" or (await self._probe_dir(path))[0]:
+        if path == "" or (await self.store.probe_dir(path))[0]:
             self.log.debug("Directory %r already exists", path)
             return
         await self._check_new_name(path, as_dir=True)
-        await self.s3.put_object(
-            self.bucket,
-            self.layout.dir_prefix(path),
-            b"",
-            content_type="application/x-directory",
-            **self._write_args(),
-        )
+        await self.store.make_dir_marker(path)
 
     # -- chunked uploads -------------------------------------------------------
 
     async def _save_chunk(self, model: Model, path: str) -> Model:
-        chunk = model["chunk"]
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or not (chunk >= 1 or chunk == -1):
-            raise HTTPError(400, f"Invalid chunk number {chunk!r}")
+        chunk = chunk_number(model)
         if chunk == 1:
             self.run_pre_save_hooks(  # type: ignore[no-untyped-call]
                 model=model, path=path
@@ -667,65 +574,21 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(400, f"Cannot create file or directory {path!r}")
         if not path:
             raise HTTPError(400, "Cannot save a file as the root folder")
-        await self._reap_uploads()
 
-        upload = self._uploads.get(path)
-        if chunk == 1:
-            self._check_length(path)
-            if upload is not None:
-                self._uploads.pop(path)
-                await self._abort(upload, path)
-            key = self.layout.file_key(path)
-            with self._s3_errors("uploading", path):
-                if await self._head(key) is None:
-                    await self._check_new_name(path, as_dir=False)
-            upload = _Upload(
-                key=key,
-                content_type=s3_content_type(path, "file", model.get("format")),
-                started=datetime.now(timezone.utc),
-                touched=time.monotonic(),
-            )
-            self._uploads[path] = upload
-            upload.next_chunk = 1
-        elif upload is None:
-            raise HTTPError(
-                400, f"No upload of {path} in progress (chunk {chunk}): upload it again"
-            )
-        if upload.busy:
-            raise HTTPError(409, f"Another chunk of the upload of {path} is being saved")
-        if chunk != -1 and chunk != upload.next_chunk:
-            self._uploads.pop(path, None)
-            await self._abort(upload, path)
-            raise HTTPError(
-                400, f"Chunk {chunk} of {path} is out of order (expected {upload.next_chunk})"
-            )
+        async def check_new_file(path: str) -> None:
+            await self._check_new_name(path, as_dir=False)
 
-        upload.busy = True
-        try:
-            content, fmt = model["content"], model.get("format")
-            size = len(content) if isinstance(content, str) else 0
-            data = await _maybe_off_loop(size, lambda: content_to_bytes(content, fmt, path))
-            upload.buffer += data
-            upload.size += len(data)
-            with self._s3_errors("uploading", path):
-                if chunk == -1:
-                    await self._finish_upload(upload)
-                elif len(upload.buffer) >= self.upload_part_size:
-                    await self._upload_part(upload)
-            upload.next_chunk += 1
-        except BaseException:
-            if self._uploads.get(path) is upload:
-                del self._uploads[path]
-            await self._abort(upload, path)
-            raise
-        finally:
-            upload.busy = False
-            upload.touched = time.monotonic()
-
+        upload = await self._uploads.save_chunk(
+            self.store,
+            model,
+            path,
+            part_size=self.upload_part_size,
+            timeout=self.upload_timeout,
+            check_new_file=check_new_file,
+        )
         if chunk != -1:
             self._emit("save", path)
             return self._upload_model(path, upload)
-        self._uploads.pop(path, None)
         saved = await self.get(path, content=False)
         self.run_post_save_hooks(  # type: ignore[no-untyped-call]
             model=saved, os_path=path
@@ -733,7 +596,7 @@ class JupyterS3(AsyncContentsManager):
         self._emit("save", path)
         return saved
 
-    def _upload_model(self, path: str, upload: _Upload) -> Model:
+    def _upload_model(self, path: str, upload: Upload) -> Model:
         model = file_model(
             path,
             size=upload.size,
@@ -744,54 +607,6 @@ class JupyterS3(AsyncContentsManager):
         if model["mimetype"] is None:
             model["mimetype"] = guess_mimetype(path)
         return model
-
-    async def _upload_part(self, upload: _Upload) -> None:
-        if upload.upload_id is None:
-            upload.upload_id = await self.s3.create_multipart_upload(
-                self.bucket, upload.key, content_type=upload.content_type, **self._write_args()
-            )
-        number = len(upload.parts) + 1
-        etag = await self.s3.upload_part(
-            self.bucket, upload.key, upload.upload_id, number, memoryview(upload.buffer)
-        )
-        upload.parts.append((number, etag))
-        upload.buffer = bytearray()
-
-    async def _finish_upload(self, upload: _Upload) -> None:
-        if upload.upload_id is None:
-            await self.s3.put_object(
-                self.bucket,
-                upload.key,
-                bytes(upload.buffer),
-                content_type=upload.content_type,
-                **self._write_args(),
-            )
-            upload.buffer = bytearray()
-            return
-        if upload.buffer:
-            await self._upload_part(upload)
-        await self.s3.complete_multipart_upload(
-            self.bucket, upload.key, upload.upload_id, upload.parts
-        )
-        upload.upload_id = None
-
-    async def _abort(self, upload: _Upload, path: str) -> None:
-        upload.buffer = bytearray()
-        if upload.upload_id is None:
-            return
-        upload_id, upload.upload_id = upload.upload_id, None
-        try:
-            await self.s3.abort_multipart_upload(self.bucket, upload.key, upload_id)
-        except Exception as e:
-            self.log.warning("jupyters3: could not abort the upload of %s: %s", path, e)
-
-    async def _reap_uploads(self) -> None:
-        now = time.monotonic()
-        for path, upload in list(self._uploads.items()):
-            if not upload.busy and now - upload.touched > self.upload_timeout:
-                self.log.info("jupyters3: aborting the stale upload of %s", path)
-                del self._uploads[path]
-                await self._abort(upload, path)
 
     # -- delete ----------------------------------------------------------------
 
@@ -815,22 +630,22 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(400, f"Cannot delete file or directory {path!r}")
         with self._s3_errors("deleting", path):
             key = self.layout.file_key(path)
-            if await self._head(key) is not None:
-                await self.s3.delete_object(self.bucket, key)
+            if await self.store.head(key) is not None:
+                await self.store.delete(key)
                 return "file"
-            if not (await self._probe_dir(path))[0]:
+            if not (await self.store.probe_dir(path))[0]:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
-            if not self.always_delete_dir and not (await self._list_dir(path)).empty:
+            if not self.always_delete_dir and not (await self.store.list_dir(path)).empty:
                 raise HTTPError(400, f"Directory {path} not empty")
-            keys = [o.key for o in await self._objects_under(self.layout.dir_prefix(path))]
-            errors = await self.s3.delete_objects(self.bucket, keys)
-        if errors:
-            first = errors[0]
-            raise HTTPError(
-                500,
-                f"Could not delete {len(errors)} of {len(keys)} objects of folder {path} "
-                f"(first: {first.key}: {first.code} {first.message})",
-            )
+            try:
+                await self.store.delete_tree(path)
+            except PartialDeleteError as e:
+                first = e.errors[0]
+                raise HTTPError(
+                    500,
+                    f"Could not delete {len(e.errors)} of {e.total} objects of folder {path} "
+                    f"(first: {first.key}: {first.code} {first.message})",
+                ) from None
         return "directory"
 
     # -- rename ----------------------------------------------------------------
@@ -858,69 +673,51 @@ class JupyterS3(AsyncContentsManager):
         self._check_length(new)
         with self._s3_errors("renaming", old):
             old_key, new_key = self.layout.file_key(old), self.layout.file_key(new)
-            info = await self._head(old_key)
-            if info is None and not (await self._probe_dir(old))[0]:
+            info = await self.store.head(old_key)
+            if info is None and not (await self.store.probe_dir(old))[0]:
                 raise HTTPError(404, f"File or directory does not exist: {old}")
-            if await self._head(new_key) is not None or (await self._probe_dir(new))[0]:
+            if await self.store.head(new_key) is not None or (await self.store.probe_dir(new))[0]:
                 raise HTTPError(409, f"File already exists: {new}")
             parent, _ = split(new)
-            if parent and not (await self._probe_dir(parent))[0]:
+            if parent and not (await self.store.probe_dir(parent))[0]:
                 raise HTTPError(404, f"No such directory: {parent}")
             if info is not None:
-                await self.s3.copy_object(
-                    self.bucket, old_key, self.bucket, new_key, size=info.size, **self._write_args()
-                )
-                await self.s3.delete_object(self.bucket, old_key)
+                await self.store.move(old_key, new_key, size=info.size)
                 return "file"
             await self._move_tree(old, new)
             return "directory"
 
-    async def _copy_tree(self, src: str, dst: str, verb: str) -> list[ObjectSummary]:
-        """Copy every key under folder ``src`` to folder ``dst``, server-side, with
-        bounded concurrency. On failure the partial copy is removed and the error
-        says that ``src`` is unchanged. Returns the source objects."""
-        objects = await self._objects_under(self.layout.dir_prefix(src))
-        copied: list[str] = []
+    async def _copy_tree(self, src: str, dst: str, verb: str) -> None:
+        """Copy folder ``src`` to ``dst``; on failure the error says that ``src`` is
+        unchanged and what became of the partial copy."""
+        try:
+            await self.store.copy_tree(src, dst)
+        except TreeCopyError as e:
+            raise self._tree_copy_error(e, verb) from None
 
-        def job(obj: ObjectSummary) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                dst_key = self.layout.move_key(obj.key, src, dst)
-                await self.s3.copy_object(
-                    self.bucket, obj.key, self.bucket, dst_key, size=obj.size, **self._write_args()
-                )
-                copied.append(dst_key)
-
-            return run
-
-        failures = await self._bounded([job(o) for o in objects])
-        if failures:
-            cleanup = "the partial copy was removed"
-            try:
-                if await self.s3.delete_objects(self.bucket, copied):
-                    cleanup = f"some of the {len(copied)} copied objects could not be removed"
-            except Exception:
-                cleanup = f"the {len(copied)} copied objects could not be removed"
-            first = failures[0]
-            status = (
-                http_error_for(first, verb, src).status_code if isinstance(first, S3Error) else 500
-            )
-            raise HTTPError(
-                status,
-                f"Could not {verb} folder {src} to {dst}: copying failed after {len(copied)} "
-                f"of {len(objects)} objects ({first}). {src} is unchanged; {cleanup}.",
-            )
-        return objects
+    def _tree_copy_error(self, e: TreeCopyError, verb: str) -> HTTPError:
+        first = e.first
+        status = (
+            http_error_for(first, verb, e.src).status_code if isinstance(first, S3Error) else 500
+        )
+        return HTTPError(
+            status,
+            f"Could not {verb} folder {e.src} to {e.dst}: copying failed after {e.copied} "
+            f"of {e.total} objects ({first}). {e.src} is unchanged; {e.cleanup}.",
+        )
 
     async def _move_tree(self, old: str, new: str) -> None:
-        objects = await self._copy_tree(old, new, "rename")
-        errors = await self.s3.delete_objects(self.bucket, [o.key for o in objects])
-        if errors:
+        try:
+            await self.store.move_tree(old, new)
+        except TreeCopyError as e:
+            raise self._tree_copy_error(e, "rename") from None
+        except PartialDeleteError as e:
             raise HTTPError(
                 500,
-                f"Renamed folder {old} to {new}, but {len(errors)} of its {len(objects)} "
-                f"objects could not be deleted from {old} (first: {errors[0].key}: "
-                f"{errors[0].code})",
-            )
+                f"Renamed folder {old} to {new}, but {len(e.errors)} of its {e.total} "
+                f"objects could not be deleted from {old} (first: {e.errors[0].key}: "
+                f"{e.errors[0].code})",
+            ) from None
 
     # -- copy ------------------------------------------------------------------
 
@@ -937,9 +734,9 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(400, "Cannot copy the root folder")
         from_dir, from_name = split(path)
         with self._s3_errors("copying", path):
-            info = await self._head(self.layout.file_key(path))
+            info = await self.store.head(self.layout.file_key(path))
             if info is None:
-                if not (await self._probe_dir(path))[0]:
+                if not (await self.store.probe_dir(path))[0]:
                     raise HTTPError(404, f"No such file or directory: {path}")
                 dest = await self._copy_dir(path, from_dir, from_name, to)
             else:
@@ -964,13 +761,8 @@ class JupyterS3(AsyncContentsManager):
         if not self.allow_hidden and is_hidden_path(target):
             raise HTTPError(400, f"Cannot copy file or directory {path!r}")
         self._check_length(target)
-        await self.s3.copy_object(
-            self.bucket,
-            self.layout.file_key(path),
-            self.bucket,
-            self.layout.file_key(target),
-            size=info.size,
-            **self._write_args(),
+        await self.store.copy(
+            self.layout.file_key(path), self.layout.file_key(target), size=info.size
         )
         # A copy is a first save: notebooks get their first checkpoint (as upstream).
         if file_type(target) == "notebook" and not await self._checkpoints.list_checkpoints(target):
@@ -1002,7 +794,7 @@ class JupyterS3(AsyncContentsManager):
         from one listing of the folder rather than one request per candidate."""
         path = self._normalize(path)
         with self._s3_errors("listing", path):
-            taken = (await self._list_dir(path)).names()
+            taken = (await self.store.list_dir(path)).names()
         basename, dot, ext = filename.rpartition(".")
         if ext != "ipynb":
             basename, dot, ext = filename.partition(".")
