@@ -10,7 +10,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGES = ("s3lite", "jupyters3")
-FORBIDDEN_IN_S3LITE = ("jupyters3", "boto3", "botocore", "aiohttp", "s3fs")
+OTHER_S3_CLIENTS = ("boto3", "botocore", "aiohttp", "s3fs")
+FORBIDDEN_IN_S3LITE = ("jupyters3", *OTHER_S3_CLIENTS)
 # s3lite.transport is the one HTTP client of s3lite: no second one beside it.
 OTHER_HTTP_CLIENTS = (
     "tornado.httpclient",
@@ -123,19 +124,7 @@ def test_the_cycle_finder_finds_a_circle() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        "s3lite",
-        pytest.param(
-            "jupyters3",
-            # strict: once the circles are gone this fails, to have the marker removed.
-            marks=pytest.mark.xfail(
-                strict=True, reason="issue 9, jupyters3 side: manager/handlers, cli/demo"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_circles(package: str) -> None:
     graph = _graph()
     circles = [c for c in _cycles(graph) if any(m.split(".")[0] == package for m in c)]
@@ -148,4 +137,14 @@ def test_s3lite_stands_alone() -> None:
         for target in _imports(name, path):
             if target.split(".")[0] in FORBIDDEN_IN_S3LITE or target.startswith(OTHER_HTTP_CLIENTS):
                 bad.append(f"{name} imports {target}")
+    assert not bad, "; ".join(bad)
+
+
+def test_jupyters3_reaches_s3_only_through_s3lite() -> None:
+    bad = [
+        f"{name} imports {target}"
+        for name, path in _modules("jupyters3").items()
+        for target in _imports(name, path)
+        if target.split(".")[0] in OTHER_S3_CLIENTS
+    ]
     assert not bad, "; ".join(bad)
