@@ -25,6 +25,7 @@ __all__ = [
     "file_type",
     "guess_mimetype",
     "hash_fields",
+    "notebook_problem",
     "s3_content_type",
     "utc_seconds",
 ]
@@ -190,3 +191,50 @@ def hash_fields(data: bytes, algorithm: str) -> Model:
 def checkpoint_model(checkpoint_id: str, last_modified: datetime | None) -> Model:
     """The model of one checkpoint."""
     return {"id": checkpoint_id, "last_modified": utc_seconds(last_modified)}
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def notebook_problem(content: Any) -> str | None:
+    """What is wrong with notebook content sent to be saved, in words a user
+    understands, or ``None`` if nbformat can take it (its schema validation
+    may still report details, as a warning on the saved model)."""
+    if not isinstance(content, dict):
+        return f"the content must be a JSON object (a notebook), not {_json_kind(content)}"
+    version = content.get("nbformat")
+    if version is None:
+        return "it has no nbformat version number ('nbformat')"
+    if isinstance(version, bool) or not isinstance(version, int):
+        return f"its nbformat version must be a whole number, not {_json_kind(version)}"
+    if not 1 <= version <= 4:
+        return f"nbformat version {version} is not supported (versions 1 to 4 are)"
+    metadata = content.get("metadata")
+    if version == 4 and not isinstance(metadata, dict):
+        what = "no" if metadata is None else _json_kind(metadata) + " as its"
+        return f"it has {what} 'metadata' (a JSON object is needed)"
+    cells = content.get("cells") if version == 4 else content.get("worksheets")
+    if not isinstance(cells, list):
+        return "it has no list of cells ('cells')" if version == 4 else "it has no worksheets"
+    if version == 4:
+        for number, cell in enumerate(cells, start=1):
+            if not isinstance(cell, dict):
+                return f"cell {number} is {_json_kind(cell)}, not a JSON object"
+            if not isinstance(cell.get("cell_type"), str):
+                return f"cell {number} has no 'cell_type' (code, markdown or raw)"
+            if not isinstance(cell.get("metadata", {}), dict):
+                return f"cell {number} has {_json_kind(cell['metadata'])} as its 'metadata'"
+            if cell["cell_type"] == "code" and not isinstance(cell.get("outputs", []), list):
+                return f"cell {number} has {_json_kind(cell['outputs'])} as its 'outputs'"
+    return None

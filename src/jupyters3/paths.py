@@ -45,6 +45,7 @@ __all__ = [
     "normalize_prefix",
     "probe_says_exists",
     "split",
+    "too_long",
 ]
 
 CHECKPOINTS_DIR = ".checkpoints"
@@ -79,6 +80,14 @@ def name_problem(name: str) -> str | None:
     except UnicodeEncodeError:
         return "the path is not valid Unicode"
     return None
+
+
+def too_long(path: str) -> str:
+    """The message for a path whose keys would exceed S3's key limit."""
+    return (
+        f"path too long: {path[:60]!r}... ({len(path.encode('utf-8')):,} bytes; "
+        f"S3 keys are at most {MAX_KEY_BYTES:,} bytes, with room for checkpoints)"
+    )
 
 
 def normalize_path(path: str) -> str:
@@ -158,10 +167,41 @@ class KeyLayout:
         if self.prefix != normalize_prefix(self.prefix):
             raise PathError(f"prefix {self.prefix!r} is not normalised")
 
-    def check_length(self, path: str) -> None:
-        """Raise :class:`PathError` if ``path``'s keys would be too long for S3."""
-        if len(self.file_key(path).encode("utf-8")) + _CHECKPOINT_ROOM > MAX_KEY_BYTES:
-            raise PathError(f"path too long: {path[:60]!r}...")
+    def check_length(self, path: str, *, checkpoints: bool = True) -> None:
+        """Raise :class:`PathError` if ``path``'s keys would be too long for S3:
+        its own key and folder marker, and (``checkpoints``, for anything new)
+        the keys of its checkpoints."""
+        room = _CHECKPOINT_ROOM if checkpoints else 1  # the "/" of a folder marker
+        if path and len(self.file_key(path).encode("utf-8")) + room > MAX_KEY_BYTES:
+            raise PathError(too_long(path))
+
+    def move_too_long(self, keys: Iterable[str], old_path: str, new_path: str) -> str | None:
+        """The first of ``keys`` (inside the folder ``old_path``) whose key would
+        be longer than S3 allows once the folder is moved to ``new_path``."""
+        growth = len(self.dir_prefix(new_path).encode()) - len(self.dir_prefix(old_path).encode())
+        if growth <= 0:
+            return None
+        return next((k for k in keys if len(k.encode()) + growth > MAX_KEY_BYTES), None)
+
+    def tree_key_problem(self, key: str, dir_prefix: str) -> str | None:
+        """Why ``key``, listed under ``dir_prefix``, must not be used to build
+        the key of a write (a copy or a move), or ``None`` if it may be.
+
+        Keys read from a listing are untrusted (other tools write any key): a
+        relative part with ``.`` or ``..`` segments, empty segments, NUL or
+        anything else the path rules refuse would, behind a proxy that
+        normalises paths, write somewhere else. A trailing ``/`` (a folder
+        marker) and the reserved names of the layout are fine."""
+        if not key.startswith(dir_prefix):
+            return f"{key!r} is not inside {dir_prefix!r}"
+        parts = key[len(dir_prefix) :].split("/")
+        if parts[-1] == "":
+            parts.pop()  # a folder marker ("sub/"), or the folder's own ("")
+        for part in parts:
+            problem = name_problem(part)
+            if problem is not None:
+                return problem
+        return None
 
     def file_key(self, path: str) -> str:
         """The object holding the file at ``path``."""

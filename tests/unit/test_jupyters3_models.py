@@ -117,3 +117,20 @@ def test_mimetypes() -> None:
     assert s3_content_type("x", "file", "text") == "text/plain; charset=utf-8"
     assert s3_content_type("x", "file", "base64") == "application/octet-stream"
     assert s3_content_type("x.csv", "file", "text") == "text/csv"
+
+
+def test_notebook_problems_in_words() -> None:
+    from jupyters3.models import notebook_problem
+
+    good = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
+    assert notebook_problem(good) is None
+    assert notebook_problem({**good, "cells": [{"cell_type": "code", "source": ""}]}) is None
+    assert "not a string" in str(notebook_problem("text"))
+    assert "no nbformat version" in str(notebook_problem({"cells": []}))
+    assert "version 99" in str(notebook_problem({**good, "nbformat": 99}))
+    assert "no list of cells" in str(notebook_problem({**good, "cells": None}))
+    assert "cell 2 is a number" in str(
+        notebook_problem({**good, "cells": [{"cell_type": "raw"}, 5]})
+    )
+    assert "'cell_type'" in str(notebook_problem({**good, "cells": [{}]}))
+    assert "'metadata'" in str(notebook_problem({**good, "metadata": []}))

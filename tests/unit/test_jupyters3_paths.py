@@ -223,3 +223,33 @@ def test_probe() -> None:
     assert probe_says_exists("f/", [CommonPrefix("f/.checkpoints/"), obj("f/x")])
     assert probe_says_exists("f/", [obj("f/.s3keep", 0)])
     assert probe_says_exists("f/", [CommonPrefix("f/sub/")])
+
+
+def test_tree_keys_from_listings_are_untrusted() -> None:
+    layout = KeyLayout("alice/")
+    inside = "alice/pl/"
+    for ok in ["alice/pl/", "alice/pl/a.txt", "alice/pl/sub/", "alice/pl/n.ipynb/.checkpoints/1"]:
+        assert layout.tree_key_problem(ok, inside) is None, ok
+    for bad in [
+        "alice/pl/../../bob/secret.txt",
+        "alice/pl/./a.txt",
+        "alice/pl/sub/..",
+        "alice/pl/a//b",
+        "alice/pl/nul\x00.txt",
+        "alice/pl/back\\slash",
+        "alice/pl/tab\there",
+        "bob/pl/a.txt",
+    ]:
+        assert layout.tree_key_problem(bad, inside) is not None, bad
+
+
+def test_length_limits_for_reads_and_moves() -> None:
+    layout = KeyLayout("p/")
+    layout.check_length("a" * 1000, checkpoints=False)  # readable, though too long to create
+    with pytest.raises(PathError, match="too long"):
+        layout.check_length("a" * 1000)
+    with pytest.raises(PathError, match="S3 keys are at most 1,024 bytes"):
+        layout.check_length("a" * 1022, checkpoints=False)
+    keys = ["p/d/a.txt", "p/d/" + "x" * 1000]
+    assert layout.move_too_long(keys, "d", "e") is None
+    assert layout.move_too_long(keys, "d", "e" * 30) == keys[1]
