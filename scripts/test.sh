@@ -17,6 +17,7 @@ if [ "${1:-}" = "--all" ]; then
     bash scripts/install-system.sh
     echo "==== default suite (moto)"
     bash scripts/test.sh "$@"
+    echo "==== load test (10 clients x 15 s)"; SKIP_LINT=1 bash scripts/test.sh -m load tests/integration/test_load.py
     exit 0
 fi
 
