@@ -1,5 +1,8 @@
 """JupyterS3: a Jupyter Server contents manager keeping everything in one S3 bucket.
 
+This module is the Jupyter contract: options, models, hooks, events, HTTP
+errors and names. The S3 side (keys, probes, listings, writes, trees) is
+:class:`~jupyters3.store.S3Store`, chunked uploads are :mod:`jupyters3.uploads`.
 Every S3 call is awaited on whichever event loop calls the manager (there is
 no write lock and no thread); the S3 client is created lazily and is not bound
 to a loop. Key layout and naming rules: see :mod:`jupyters3.paths`.

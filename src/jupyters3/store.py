@@ -21,6 +21,7 @@ from s3lite import (
     NoSuchKey,
     ObjectInfo,
     ObjectSummary,
+    PutResult,
     S3Client,
     S3Object,
 )
@@ -176,9 +177,10 @@ class S3Store:
         *,
         if_match: str | None = None,
         if_none_match: str | None = None,
-    ) -> None:
-        """Write one object (conditionally, with ``if_match``/``if_none_match``)."""
-        await self.s3.put_object(
+    ) -> PutResult:
+        """Write one object (conditionally, with ``if_match``/``if_none_match``);
+        returns what S3 answered (the new ETag, and its time when S3 says it)."""
+        return await self.s3.put_object(
             self.bucket,
             key,
             data,

@@ -96,3 +96,23 @@ async def test_a_failed_tree_copy_removes_the_partial_copy(
     assert isinstance(e.value.first, S3Error) and e.value.first.code == "AccessDenied"
     assert e.value.cleanup == "the partial copy was removed"
     assert all_keys(moto_auth, store.bucket) == before  # nothing copied is left
+
+
+async def test_a_failed_tree_copy_says_when_its_cleanup_failed_too(
+    proxied: S3Store, auth_proxy: S3Proxy, moto_auth: MotoServer
+) -> None:
+    store = proxied
+    for i in range(3):
+        await store.write(f"p/src/f{i}.txt", b"x", "text/plain")
+    auth_proxy.slow_down(
+        1,
+        lambda r: r.kind == "CopyObject" and r.key == "p/dst/f2.txt",
+        status=403,
+        code="AccessDenied",
+    )
+    auth_proxy.slow_down(1, lambda r: r.kind == "DeleteObjects", status=403, code="AccessDenied")
+    with pytest.raises(TreeCopyError) as e:
+        await store.copy_tree("src", "dst")
+    assert e.value.cleanup == f"the {e.value.copied} copied objects could not be removed"
+    assert e.value.copied == 2 and "after 2 of 3 objects" in str(e.value)
+    assert all_keys(moto_auth, store.bucket, "p/src/") == [f"p/src/f{i}.txt" for i in range(3)]
