@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
-import inspect
 import logging
-import math
 import os
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import IO, Any, TypeAlias, TypeVar
+from typing import IO, TypeAlias, TypeVar
 
-from . import xml
+from . import transfer, xml
 from .config import resolve_region
 from .credentials import CredentialProvider, Credentials, as_provider
 from .errors import PreconditionFailed, S3Error, TransportError
@@ -48,6 +45,7 @@ from .retries import (
     is_retryable,
 )
 from .signing import EMPTY_SHA256, UNSIGNED_PAYLOAD, presign, sign
+from .transfer import DELETE_BATCH, MAX_COPY_SIZE, MAX_PARTS, MIN_PART_SIZE
 from .transport import BodySink, Transport
 
 __all__ = ["Body", "S3Client"]
@@ -56,12 +54,6 @@ log = logging.getLogger("s3lite")
 
 KiB = 1024
 MiB = 1024 * KiB
-GiB = 1024 * MiB
-MIN_PART_SIZE = 5 * MiB
-MAX_PARTS = 10_000
-MAX_COPY_SIZE = 5 * GiB  # the largest object a single CopyObject may copy
-COPY_PART_SIZE = 512 * MiB
-DELETE_BATCH = 1000
 # Bodies at least this large are hashed off the event loop (hashlib releases the GIL).
 _HASH_IN_THREAD = 256 * KiB
 # Over TLS, bodies at least this large go as UNSIGNED-PAYLOAD with a CRC32 checksum:
@@ -177,37 +169,27 @@ class S3Client:
         """
         _check_key(bucket, key)
         headers = _write_headers(content_type, metadata, sse, sse_kms_key_id)
-        conditions = _conditions(if_match, if_none_match)
         if isinstance(body, str):
             body = body.encode()
-        if isinstance(body, (bytes, bytearray, memoryview)):
-            data = memoryview(body).cast("B")
-            if len(data) <= self._threshold:
-                return await self._put_single(bucket, key, data, {**headers, **conditions})
-            size = max(self._chunksize, math.ceil(len(data) / MAX_PARTS))
-            slices = (data[i : i + size] for i in range(0, len(data), size))
-            return await self._put_multipart(bucket, key, _aiter(slices), headers, conditions)
-        if hasattr(body, "read"):
-            parts = _file_parts(body, self._chunksize)  # type: ignore[arg-type]
-        elif isinstance(body, AsyncIterable):
-            parts = _stream_parts(body, self._chunksize)
-        else:
-            raise TypeError(
-                f"cannot upload a {type(body).__name__}: "
-                "give bytes, str, a binary file or an async iterable of bytes"
+        whole, parts = await transfer.split_body(body, self._threshold, self._chunksize)
+        if whole is not None:
+            return await self._put_single(
+                bucket, key, whole, {**headers, **_conditions(if_match, if_none_match)}
             )
-        # Read ahead up to the threshold: a small stream is one plain PUT.
-        head: list[bytes | memoryview] = []
-        total = 0
-        async for part in parts:
-            head.append(part)
-            total += len(part)
-            if total > self._threshold:
-                break
-        part = b""  # else the loop variable pins one part in memory for the whole upload
-        if total <= self._threshold:
-            return await self._put_single(bucket, key, b"".join(head), {**headers, **conditions})
-        return await self._put_multipart(bucket, key, _chain(head, parts), headers, conditions)
+        assert parts is not None
+        return await transfer.upload_multipart(
+            self,
+            bucket,
+            key,
+            parts,
+            concurrency=self._concurrency,
+            content_type=content_type,
+            metadata=metadata,
+            sse=sse,
+            sse_kms_key_id=sse_kms_key_id,
+            if_match=if_match,
+            if_none_match=if_none_match,
+        )
 
     async def get_object(
         self,
@@ -218,23 +200,33 @@ class S3Client:
         if_match: str | None = None,
         if_none_match: str | None = None,
         sink: BodySink | None = None,
+        resume: bool = True,
     ) -> S3Object:
         """Download an object. ``range=(first, last)`` is inclusive (``last`` None: to the end).
 
         With ``sink`` (a function taking each chunk of bytes, sync or async) the
         body is streamed to it and ``.body`` is empty. A stream cut midway is
-        resumed from where it stopped, pinned to the same ETag.
+        resumed from where it stopped, pinned to the same ETag (``resume=False``:
+        it raises :class:`TransportError` instead, for callers that resume themselves).
         """
         _check_key(bucket, key)
         headers = _conditions(if_match, if_none_match)
         if range is not None:
             headers["range"] = _range_header(range)
-        if sink is None:
-            resp = await self._call(
-                self._endpoint.request("GET", bucket, key, headers=headers), bucket=bucket, key=key
+        if sink is not None and resume:
+            return await transfer.get_resumable(
+                self,
+                bucket,
+                key,
+                sink,
+                retry=self._retry,
+                range=range,
+                if_match=if_match,
+                if_none_match=if_none_match,
             )
-            return _s3_object(key, resp)
-        return await self._get_streaming(bucket, key, headers, range, sink)
+        req = self._endpoint.request("GET", bucket, key, headers=headers)
+        resp = await self._call(req, bucket=bucket, key=key, sink=sink)
+        return _s3_object(key, resp)
 
     async def download_file(
         self,
@@ -247,27 +239,7 @@ class S3Client:
         """Stream an object into a local file, atomically (a temporary file beside it,
         then a rename): the file is whole or not there. ``progress`` is called with
         the size of each chunk written."""
-        target = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(target))
-        tmp = os.path.join(folder, f".{os.path.basename(target)}.s3lite-{os.urandom(4).hex()}")
-        # os.open with 0o666 so the file gets the usual umask permissions, unlike mkstemp.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(tmp, flags, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-
-                def write(chunk: bytes) -> None:
-                    f.write(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-
-                info = await self.get_object(bucket, key, sink=write)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return info
+        return await transfer.download_file(self, bucket, key, path, progress=progress)
 
     async def head_object(
         self,
@@ -365,8 +337,19 @@ class S3Client:
                 if not _too_large_to_copy(exc):
                     raise
         info = await self.head_object(src_bucket, src_key, if_match=if_match)
-        return await self._copy_multipart(
-            src_bucket, src_key, dst_bucket, dst_key, info, headers, replace, if_none_match
+        return await transfer.copy_multipart(
+            self,
+            src_bucket,
+            src_key,
+            dst_bucket,
+            dst_key,
+            info,
+            concurrency=self._concurrency,
+            content_type=content_type,
+            metadata=metadata,
+            sse=sse,
+            sse_kms_key_id=sse_kms_key_id,
+            if_none_match=if_none_match,
         )
 
     async def delete_object(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
@@ -377,26 +360,33 @@ class S3Client:
 
     async def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[DeleteError]:
         """Delete any number of keys, 1,000 per DeleteObjects request; returns the failures."""
-        batch: list[str] = []
-        batches: list[list[str]] = []
-        singles: list[str] = []
+        keys = list(keys)
+        for key in keys:
+            _check_key(bucket, key)
+        return await transfer.delete_many(self, bucket, keys, concurrency=self._concurrency)
+
+    async def delete_batch(self, bucket: str, keys: Sequence[str]) -> list[DeleteError]:
+        """One DeleteObjects request: at most 1,000 keys, each one XML can carry
+        (:meth:`delete_objects` takes any keys); returns the failures."""
+        if len(keys) > DELETE_BATCH:
+            raise ValueError(f"DeleteObjects takes at most {DELETE_BATCH} keys, not {len(keys)}")
         for key in keys:
             _check_key(bucket, key)
             if not xml.xml_safe(key):
-                singles.append(key)  # XML cannot name it: only a URL can
-                continue
-            batch.append(key)
-            if len(batch) == DELETE_BATCH:
-                batches.append(batch)
-                batch = []
-        if batch:
-            batches.append(batch)
-        jobs = [
-            *(self._delete_batch(bucket, b) for b in batches),
-            *(self._delete_single(bucket, k) for k in singles),
-        ]
-        results = await _bounded_gather(jobs, self._concurrency)
-        return [err for errs in results for err in errs]
+                raise ValueError(f"XML cannot carry the key {key[:50]!r}: delete it alone")
+        body = xml.build_delete_objects(list(keys))
+        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        req = self._endpoint.request(
+            "POST",
+            bucket,
+            query=[("delete", "")],
+            headers={"content-md5": md5, "content-type": "application/xml"},
+            body=body,
+        )
+        payload_hash = await self._prepare_body(req)
+        # Deleting the same keys twice has the same result: safe to resend.
+        resp = await self._call(req, bucket=bucket, payload_hash=payload_hash, error_in_200=True)
+        return xml.parse_delete_result(resp.body)
 
     def presign_url(self, method: str, bucket: str, key: str, expires_in: int = 3600) -> str:
         """A presigned URL for ``method`` on ``bucket``/``key``, valid ``expires_in`` seconds.
@@ -762,168 +752,6 @@ class S3Client:
             http_date(resp.headers.get("last-modified")),
         )
 
-    async def _put_multipart(
-        self,
-        bucket: str,
-        key: str,
-        parts: AsyncIterator[bytes | memoryview],
-        headers: dict[str, str],
-        conditions: dict[str, str],
-    ) -> PutResult:
-        upload_id = await self._create_upload(bucket, key, headers)
-        slots = asyncio.Semaphore(self._concurrency)
-        etags: dict[int, str] = {}
-        tasks: list[asyncio.Task[None]] = []
-
-        async def upload(number: int, data: bytes | memoryview) -> None:
-            try:
-                etags[number] = await self.upload_part(bucket, key, upload_id, number, data)
-            finally:
-                slots.release()
-
-        try:
-            number = 0
-            while True:
-                # Take a slot before reading the next part: at most `concurrency`
-                # parts are in memory, however large the stream.
-                await slots.acquire()
-                if any(t.done() and t.exception() for t in tasks):
-                    slots.release()
-                    break
-                data = await anext(parts, None)
-                if data is None:
-                    slots.release()
-                    break
-                number += 1
-                if number > MAX_PARTS:
-                    raise ValueError(
-                        f"upload of s3://{bucket}/{key} needs more than {MAX_PARTS} parts: "
-                        "raise multipart_chunksize"
-                    )
-                tasks.append(asyncio.ensure_future(upload(number, data)))
-            await asyncio.gather(*tasks)
-            resp = await self._send_complete(
-                bucket, key, upload_id, sorted(etags.items()), conditions
-            )
-        except BaseException:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self._abort_quietly(bucket, key, upload_id)
-            raise
-        return await self._completed(bucket, key, resp)
-
-    async def _abort_quietly(self, bucket: str, key: str, upload_id: str) -> None:
-        try:
-            await asyncio.shield(self.abort_multipart_upload(bucket, key, upload_id))
-        except Exception as exc:  # the original failure matters more; say what is left behind
-            log.warning(
-                "could not abort multipart upload %s of s3://%s/%s: %s", upload_id, bucket, key, exc
-            )
-
-    async def _copy_multipart(
-        self,
-        src_bucket: str,
-        src_key: str,
-        dst_bucket: str,
-        dst_key: str,
-        source: ObjectInfo,
-        headers: dict[str, str],
-        replace: bool,
-        if_none_match: str | None,
-    ) -> PutResult:
-        if not replace:  # keep what the source has, as CopyObject would
-            headers = {
-                **headers,
-                **_write_headers(source.content_type, source.metadata, None, None),
-            }
-        upload_id = await self._create_upload(dst_bucket, dst_key, headers)
-        part = max(COPY_PART_SIZE, math.ceil(source.size / MAX_PARTS))
-        ranges = [(i, min(i + part, source.size) - 1) for i in range(0, source.size, part)]
-        try:
-            etags = await _bounded_gather(
-                (
-                    self.upload_part_copy(
-                        dst_bucket,
-                        dst_key,
-                        upload_id,
-                        n,
-                        src_bucket,
-                        src_key,
-                        range=r,
-                        if_match=source.etag,
-                    )
-                    for n, r in enumerate(ranges, 1)
-                ),
-                self._concurrency,
-            )
-            resp = await self._send_complete(
-                dst_bucket,
-                dst_key,
-                upload_id,
-                list(enumerate(etags, 1)),
-                _conditions(None, if_none_match),
-            )
-        except BaseException:
-            await self._abort_quietly(dst_bucket, dst_key, upload_id)
-            raise
-        return await self._completed(dst_bucket, dst_key, resp)
-
-    async def _get_streaming(
-        self, bucket: str, key: str, headers: dict[str, str], range: Range | None, sink: BodySink
-    ) -> S3Object:
-        received = 0
-
-        async def counting_sink(chunk: bytes) -> None:
-            nonlocal received
-            result = sink(chunk)
-            if inspect.isawaitable(result):
-                await result
-            received += len(chunk)
-
-        first, last = range if range else (0, None)
-        etag = headers.get("if-match")
-        attempt = 0
-        while True:
-            attempt += 1
-            attempt_headers = dict(headers)
-            if received:  # resume after what the sink already has, pinned to the same object
-                attempt_headers["if-match"] = etag or ""
-                attempt_headers["range"] = _range_header((first + received, last))
-            req = self._endpoint.request("GET", bucket, key, headers=attempt_headers)
-            try:
-                resp = await self._call(req, bucket=bucket, key=key, sink=counting_sink)
-            except TransportError as exc:
-                etag = etag or exc.headers.get("etag")
-                if attempt >= self._retry.max_attempts or (received and not etag):
-                    raise
-                log.debug("resuming GET s3://%s/%s at byte %d", bucket, key, first + received)
-                await asyncio.sleep(backoff_delay(attempt, self._retry))
-                continue
-            return _s3_object(key, resp)
-
-    async def _delete_single(self, bucket: str, key: str) -> list[DeleteError]:
-        try:
-            await self.delete_object(bucket, key)
-        except S3Error as exc:
-            return [DeleteError(key, exc.code, exc.message)]
-        return []
-
-    async def _delete_batch(self, bucket: str, keys: list[str]) -> list[DeleteError]:
-        body = xml.build_delete_objects(keys)
-        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
-        req = self._endpoint.request(
-            "POST",
-            bucket,
-            query=[("delete", "")],
-            headers={"content-md5": md5, "content-type": "application/xml"},
-            body=body,
-        )
-        payload_hash = await self._prepare_body(req)
-        # Deleting the same keys twice has the same result: safe to resend.
-        resp = await self._call(req, bucket=bucket, payload_hash=payload_hash, error_in_200=True)
-        return xml.parse_delete_result(resp.body)
-
 
 # -- helpers -------------------------------------------------------------------
 
@@ -1024,118 +852,3 @@ def _s3_object(key: str, resp: Response) -> S3Object:
     info = object_info(key, resp.headers, body=resp.body)
     assert isinstance(info, S3Object)
     return info
-
-
-async def _aiter(items: Iterable[memoryview]) -> AsyncIterator[memoryview]:
-    for item in items:
-        yield item
-
-
-async def _chain(
-    head: list[bytes | memoryview], rest: AsyncIterator[bytes | memoryview]
-) -> AsyncIterator[bytes | memoryview]:
-    while head:
-        yield head.pop(0)
-    async for item in rest:
-        yield item
-
-
-async def _file_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes | memoryview]:
-    """Parts of ``size`` bytes from a binary file, read off the event loop.
-
-    Each part's buffer is allocated here, on the loop's thread, and filled with
-    ``readinto`` in the executor: a part allocated in an executor thread lands in
-    that thread's malloc arena, which keeps the memory once the part is freed (a
-    1 GiB upload held 104 MiB instead of about ``max_concurrency + 1`` parts)."""
-    loop = asyncio.get_running_loop()
-    readinto = getattr(f, "readinto", None)
-    if readinto is None:  # a file-like object with read() only
-        async for part in _read_parts(f, size):
-            yield part
-        return
-
-    def fill(buf: bytearray) -> int:
-        got = 0
-        with memoryview(buf) as view:
-            while got < size:
-                with view[got:] as target:
-                    n = readinto(target)
-                if not n:  # the end (or None: no data from a non-blocking file)
-                    break
-                got += n
-        return got
-
-    while True:
-        buf = bytearray(size)
-        got = await loop.run_in_executor(None, fill, buf)
-        if not got:
-            return
-        yield memoryview(buf)[:got]
-        if got < size:
-            return
-
-
-async def _read_parts(f: IO[bytes], size: int) -> AsyncIterator[bytes | memoryview]:
-    """Parts of a file object that has ``read`` but no ``readinto``."""
-    loop = asyncio.get_running_loop()
-
-    def read_part() -> bytes:
-        chunks = []
-        want = size
-        while want:
-            chunk = f.read(want)
-            if not chunk:
-                break
-            if isinstance(chunk, str):
-                raise TypeError("put_object needs a file opened in binary mode ('rb')")
-            chunks.append(chunk)
-            want -= len(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    while True:
-        part = await loop.run_in_executor(None, read_part)
-        if not part:
-            return
-        yield part
-        if len(part) < size:
-            return
-
-
-async def _stream_parts(
-    stream: AsyncIterable[bytes], size: int
-) -> AsyncIterator[bytes | memoryview]:
-    """Parts of exactly ``size`` bytes (the last may be shorter) from an async stream.
-
-    A part grows chunk by chunk, so each chunk is freed once copied in (joining a
-    list of chunks would hold all of them and the joined part at once)."""
-    part = bytearray()
-    async for chunk in stream:
-        view = memoryview(chunk).cast("B")
-        while len(part) + len(view) >= size:
-            cut = size - len(part)
-            part += view[:cut]
-            view = view[cut:]
-            yield memoryview(part)
-            part = bytearray()
-        part += view
-    if part:
-        yield memoryview(part)
-
-
-async def _bounded_gather(coros: Iterable[Awaitable[Any]], limit: int) -> list[Any]:
-    """Await ``coros`` with at most ``limit`` running at once; results in order.
-    The first failure cancels the rest."""
-    slots = asyncio.Semaphore(limit)
-
-    async def run(coro: Awaitable[Any]) -> Any:
-        async with slots:
-            return await coro
-
-    tasks = [asyncio.ensure_future(run(c)) for c in coros]
-    try:
-        return await asyncio.gather(*tasks)
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

@@ -294,6 +294,7 @@ class S3Client:
     copy_object = _blocking(AsyncS3Client.copy_object)
     delete_object = _blocking(AsyncS3Client.delete_object)
     delete_objects = _blocking(AsyncS3Client.delete_objects)
+    delete_batch = _blocking(AsyncS3Client.delete_batch)
     get_credentials = _blocking(AsyncS3Client.get_credentials)
     create_multipart_upload = _blocking(AsyncS3Client.create_multipart_upload)
     upload_part = _blocking(AsyncS3Client.upload_part)

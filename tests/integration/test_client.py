@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import s3lite.client
+import s3lite.transfer
 from s3lite import (
     CommonPrefix,
     Credentials,
@@ -260,7 +260,7 @@ async def test_copy_above_5_gib_uses_upload_part_copy(
 ) -> None:
     # Moto cannot hold 5 GiB here: announce the size, and shrink the copy part so
     # that a 12 MiB object takes the same multi-part path a 6 GiB one would.
-    monkeypatch.setattr(s3lite.client, "COPY_PART_SIZE", 5 * MiB)
+    monkeypatch.setattr(s3lite.transfer, "COPY_PART_SIZE", 5 * MiB)
     data = os.urandom(12 * MiB)
     async with client_for(moto) as s3:
         await s3.put_object(bucket, "huge", data, content_type="big/thing", metadata={"a": "b"})
@@ -269,6 +269,17 @@ async def test_copy_above_5_gib_uses_upload_part_copy(
         copy = await s3.get_object(bucket, "huge-copy")
     assert copy.body == data
     assert (copy.content_type, copy.metadata) == ("big/thing", {"a": "b"})
+
+
+async def test_delete_batch_is_one_delete_objects_request(moto: MotoServer, bucket: str) -> None:
+    async with client_for(moto) as s3:
+        await put_empty(s3, bucket, ["b/1", "b/2", "keep"])
+        assert await s3.delete_batch(bucket, ["b/1", "b/2", "never-existed"]) == []
+        assert [e.key async for e in s3.list_objects(bucket)] == ["keep"]  # type: ignore[union-attr]
+        with pytest.raises(ValueError, match="at most 1000 keys"):
+            await s3.delete_batch(bucket, [f"k{i}" for i in range(1001)])
+        with pytest.raises(ValueError, match="XML cannot carry"):
+            await s3.delete_batch(bucket, ["bad\x01key"])
 
 
 async def test_delete_objects_batches_and_reports(moto: MotoServer, bucket: str) -> None:

@@ -751,6 +751,31 @@ async def test_streamed_get_cut_mid_body_resumes_with_a_pinned_range(how: str, p
         assert resumed_at == [half]
 
 
+async def test_streamed_get_without_resume_raises_when_cut() -> None:
+    """resume=False is the bare GetObject: a cut stream is the caller's to resume
+    (the error carries the ETag to pin the rest to)."""
+    half = len(DATA) // 2
+    sunk = bytearray()
+    first_chunk = asyncio.Event()
+
+    def sink(chunk: bytes) -> None:
+        sunk.extend(chunk)
+        first_chunk.set()
+
+    async def script(peer: Peer, req: ReceivedRequest, n: int) -> bool:
+        full = object_response(DATA)
+        await peer.send(full[: len(full) - (len(DATA) - half)])
+        await first_chunk.wait()
+        return cut(peer, "reset")
+
+    async with scripted(script) as (server, s3):
+        with pytest.raises(TransportError) as info:
+            await s3.get_object(BUCKET, KEY, sink=sink, resume=False)
+    assert info.value.headers.get("etag") == ETAG
+    assert 0 < len(sunk) <= half
+    assert len(server.requests) == 1
+
+
 async def test_streamed_get_retries_a_503_without_feeding_the_sink_its_body() -> None:
     sunk = bytearray()
 

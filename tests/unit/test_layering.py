@@ -148,3 +148,32 @@ def test_jupyters3_reaches_s3_only_through_s3lite() -> None:
         if target.split(".")[0] in OTHER_S3_CLIENTS
     ]
     assert not bad, "; ".join(bad)
+
+
+def test_transfer_is_built_on_the_clients_public_operations() -> None:
+    """s3lite.transfer sends nothing itself: no request building, signing or
+    transport (beyond the sink type), and no private member of the client."""
+    path = SRC / "s3lite" / "transfer.py"
+    imported = _imports("s3lite.transfer", path)
+    lower = {"s3lite.client", "s3lite.protocol", "s3lite.signing", "s3lite.messages"}
+    assert not imported & lower
+    tree = ast.parse(path.read_text())
+    from_transport = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "transport"
+        for alias in node.names
+    }
+    assert from_transport <= {"BodySink"}
+    private = sorted(
+        {
+            f"{node.value.id}.{node.attr}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "ops"
+            and node.attr.startswith("_")
+        }
+    )
+    assert not private, private
+    assert "s3lite.transfer" in _graph()["s3lite.client"]  # the client hands its jobs over
