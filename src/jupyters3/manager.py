@@ -38,6 +38,7 @@ from s3lite import NoSuchBucket, ObjectInfo, S3Client, S3Error, TransportError
 from .auth import JupyterS3Authentication, JupyterS3DefaultAuthentication
 from .checkpoints import S3Checkpoints
 from .errors import checked_path, http_error_for, s3_errors
+from .kernels import use_kernel_env
 from .models import (
     NOTEBOOK_MIMETYPE,
     Model,
@@ -174,6 +175,7 @@ class JupyterS3(AsyncContentsManager):
         self._store: S3Store | None = None
         self._uploads = ChunkedUploads(self.log)
         super().__init__(**kwargs)
+        use_kernel_env(self)
         if self.startup_check:
             self._check_configuration()
 

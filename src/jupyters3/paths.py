@@ -44,6 +44,7 @@ __all__ = [
     "normalize_path",
     "normalize_prefix",
     "probe_says_exists",
+    "resolve",
     "split",
     "too_long",
 ]
@@ -113,6 +114,30 @@ def normalize_path(path: str) -> str:
     if _DRIVE.match(parts[0]):
         raise PathError(f"invalid path {path!r}: absolute paths are not allowed")
     return stripped
+
+
+def resolve(cwd: str, path: str) -> str:
+    """The API path that ``path``, written by code whose current folder is the API
+    path ``cwd``, names: relative to ``cwd``, or to the root if it starts with ``/``.
+
+    ``.`` and ``..`` resolve as in a shell, and repeated ``/`` count as one, but
+    nothing resolves above the root: that raises :class:`PathError`, as does
+    anything :func:`normalize_path` refuses in the result.
+    """
+    if not isinstance(path, str):
+        raise PathError(f"a path must be a string, not {type(path).__name__}")
+    base = normalize_path(cwd)
+    parts = [] if path.startswith("/") or not base else base.split("/")
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise PathError(f"{path!r} is outside the root of the contents")
+            parts.pop()
+        else:
+            parts.append(part)
+    return normalize_path("/".join(parts))
 
 
 def normalize_prefix(prefix: str) -> str:
