@@ -14,20 +14,44 @@ any process does (the server's own environment is inherited, as always).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 
+from s3lite import S3Client
+
 from .location import Location
-from .paths import PathError, normalize_path, split
+from .paths import KeyLayout, PathError, normalize_path, split
 
-if TYPE_CHECKING:
-    from .manager import JupyterS3
-
-__all__ = ["JupyterS3SessionManager", "kernel_location", "use_kernel_env"]
+__all__ = ["JupyterS3SessionManager", "S3Contents", "kernel_location", "use_kernel_env"]
 
 
-def kernel_location(manager: JupyterS3, session_path: str | None) -> Location:
+@runtime_checkable
+class S3Contents(Protocol):
+    """What kernels are told of a contents manager (JupyterS3 has it all)."""
+
+    prefix: Any
+    ca_bundle: Any
+    verify_tls: Any
+    sse: Any
+    kms_key_id: Any
+    authentication: Any
+    log: Any
+    parent: Any
+
+    @property
+    def bucket(self) -> str: ...
+
+    @property
+    def layout(self) -> KeyLayout: ...
+
+    @property
+    def s3(self) -> S3Client: ...
+
+    def endpoint(self) -> str | None: ...
+
+
+def kernel_location(manager: S3Contents, session_path: str | None) -> Location:
     """Where the kernel of the session at the API path ``session_path`` (a notebook,
     a console, a file) works: the folder holding it, in the manager's contents."""
     try:
@@ -54,14 +78,12 @@ class JupyterS3SessionManager(SessionManager):
 
     def get_kernel_env(self, path: str | None, name: Any = None) -> dict[str, str]:
         env: dict[str, str] = super().get_kernel_env(path, name)
-        from .manager import JupyterS3
-
-        if isinstance(self.contents_manager, JupyterS3):
+        if isinstance(self.contents_manager, S3Contents):
             env.update(kernel_location(self.contents_manager, path).to_env())
         return env
 
 
-def use_kernel_env(manager: JupyterS3) -> None:
+def use_kernel_env(manager: S3Contents) -> None:
     """Have the ``ServerApp`` creating ``manager`` start kernels with ``JUPYTERS3_*``
     (it creates its session manager right after its contents manager)."""
     app: Any = manager.parent
