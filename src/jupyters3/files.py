@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
+import inspect
 import io
 import itertools
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import IO, Any, Literal, NoReturn
+from typing import IO, Any, Concatenate, Literal, NoReturn, ParamSpec, TypeVar
 
 from s3lite import AccessDenied, NoSuchKey, ObjectInfo, ObjectSummary, PreconditionFailed
 from s3lite.sync import S3Client
@@ -86,6 +88,8 @@ _MAGIC = re.compile(r"[*?[]")
 _MODES = {"r", "w", "x", "a"}
 
 PathLike = str | os.PathLike[str]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -186,31 +190,26 @@ class NotebookFiles:
 
     def write_bytes(self, path: PathLike, data: bytes | bytearray | memoryview) -> int:
         """Write ``data`` as the file ``path`` (replacing it); returns its size."""
-        api = self._writable_path(path)
-        with self._errors(api, path):
-            self.s3.put_object(
-                self.bucket,
-                self.layout.file_key(api),
-                bytes(data),
-                content_type=self._content_type(api, text=False),
-                **self._write_args(),
-            )
+        self._put(path, bytes(data), text=False)
         return len(data)
 
     def write_text(
         self, path: PathLike, text: str, encoding: str = "utf-8", errors: str = "strict"
     ) -> int:
         """Write ``text`` as the file ``path`` (UTF-8 by default); returns its length."""
+        self._put(path, text.encode(encoding, errors), text=True)
+        return len(text)
+
+    def _put(self, path: PathLike, data: bytes, text: bool) -> None:
         api = self._writable_path(path)
         with self._errors(api, path):
             self.s3.put_object(
                 self.bucket,
                 self.layout.file_key(api),
-                text.encode(encoding, errors),
-                content_type=self._content_type(api, text=True),
+                data,
+                content_type=self._content_type(api, text=text),
                 **self._write_args(),
             )
-        return len(text)
 
     def open(
         self,
@@ -716,98 +715,33 @@ def current() -> NotebookFiles:
     return _current
 
 
-def open(
-    path: PathLike,
-    mode: str = "r",
-    buffering: int = -1,
-    encoding: str | None = None,
-    errors: str | None = None,
-    newline: str | None = None,
-) -> IO[Any]:
-    """:meth:`NotebookFiles.open` on :func:`current`."""
-    return current().open(path, mode, buffering, encoding, errors, newline)
+def _on_current(method: Callable[Concatenate[NotebookFiles, _P], _R]) -> Callable[_P, _R]:
+    """The module-level twin of a method of :class:`NotebookFiles`, on :func:`current`."""
+
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return method(current(), *args, **kwargs)
+
+    sig = inspect.signature(method)
+    call.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    return call
 
 
-def read_bytes(path: PathLike) -> bytes:
-    """:meth:`NotebookFiles.read_bytes` on :func:`current`."""
-    return current().read_bytes(path)
-
-
-def read_text(path: PathLike, encoding: str = "utf-8", errors: str = "strict") -> str:
-    """:meth:`NotebookFiles.read_text` on :func:`current`."""
-    return current().read_text(path, encoding, errors)
-
-
-def write_bytes(path: PathLike, data: bytes | bytearray | memoryview) -> int:
-    """:meth:`NotebookFiles.write_bytes` on :func:`current`."""
-    return current().write_bytes(path, data)
-
-
-def write_text(path: PathLike, text: str, encoding: str = "utf-8", errors: str = "strict") -> int:
-    """:meth:`NotebookFiles.write_text` on :func:`current`."""
-    return current().write_text(path, text, encoding, errors)
-
-
-def listdir(path: PathLike = ".") -> list[str]:
-    """:meth:`NotebookFiles.listdir` on :func:`current`."""
-    return current().listdir(path)
-
-
-def scandir(path: PathLike = ".") -> list[FileInfo]:
-    """:meth:`NotebookFiles.scandir` on :func:`current`."""
-    return current().scandir(path)
-
-
-def info(path: PathLike = ".") -> FileInfo:
-    """:meth:`NotebookFiles.info` on :func:`current`."""
-    return current().info(path)
-
-
-def exists(path: PathLike) -> bool:
-    """:meth:`NotebookFiles.exists` on :func:`current`."""
-    return current().exists(path)
-
-
-def isfile(path: PathLike) -> bool:
-    """:meth:`NotebookFiles.isfile` on :func:`current`."""
-    return current().isfile(path)
-
-
-def isdir(path: PathLike) -> bool:
-    """:meth:`NotebookFiles.isdir` on :func:`current`."""
-    return current().isdir(path)
-
-
-def mkdir(path: PathLike, exist_ok: bool = False) -> None:
-    """:meth:`NotebookFiles.mkdir` on :func:`current`."""
-    current().mkdir(path, exist_ok)
-
-
-def remove(path: PathLike) -> None:
-    """:meth:`NotebookFiles.remove` on :func:`current`."""
-    current().remove(path)
-
-
-def rmdir(path: PathLike) -> None:
-    """:meth:`NotebookFiles.rmdir` on :func:`current`."""
-    current().rmdir(path)
-
-
-def glob(pattern: str) -> list[str]:
-    """:meth:`NotebookFiles.glob` on :func:`current`."""
-    return current().glob(pattern)
-
-
-def getcwd() -> str:
-    """:meth:`NotebookFiles.getcwd` on :func:`current`."""
-    return current().getcwd()
-
-
-def chdir(path: PathLike) -> None:
-    """:meth:`NotebookFiles.chdir` on :func:`current`."""
-    current().chdir(path)
-
-
-def url(path: PathLike = ".") -> str:
-    """:meth:`NotebookFiles.url` on :func:`current`."""
-    return current().url(path)
+open = _on_current(NotebookFiles.open)
+read_bytes = _on_current(NotebookFiles.read_bytes)
+read_text = _on_current(NotebookFiles.read_text)
+write_bytes = _on_current(NotebookFiles.write_bytes)
+write_text = _on_current(NotebookFiles.write_text)
+listdir = _on_current(NotebookFiles.listdir)
+scandir = _on_current(NotebookFiles.scandir)
+info = _on_current(NotebookFiles.info)
+exists = _on_current(NotebookFiles.exists)
+isfile = _on_current(NotebookFiles.isfile)
+isdir = _on_current(NotebookFiles.isdir)
+mkdir = _on_current(NotebookFiles.mkdir)
+remove = _on_current(NotebookFiles.remove)
+rmdir = _on_current(NotebookFiles.rmdir)
+glob = _on_current(NotebookFiles.glob)
+getcwd = _on_current(NotebookFiles.getcwd)
+chdir = _on_current(NotebookFiles.chdir)
+url = _on_current(NotebookFiles.url)

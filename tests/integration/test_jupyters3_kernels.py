@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
+from tests.integration.test_jupyters3_server import Jupyter, running, server_command, server_env
 from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
@@ -153,44 +152,18 @@ def server(
         AWS_EC2_METADATA_DISABLED="true",
         JUPYTERS3_CWD="stale/value",  # the server's own environment must not leak through
     )
-    log = open(root / "server.log", "w+b")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        server_command(port, token, root, moto_auth, bucket),
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
     jupyter = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
     kernels = KernelServer(jupyter, root, moto_auth.secret_access_key)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"jupyter server exited:\n{log.read().decode()[-3000:]}")
-            try:
-                if jupyter.call("GET", "/api/status")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "jupyter server did not start"
-            time.sleep(0.2)
-        yield kernels
-    finally:
-        for session_id in kernels.sessions:
-            with contextlib.suppress(OSError):
-                jupyter.call("DELETE", f"/api/sessions/{session_id}")
-        proc.terminate()
+    cmd = server_command(port, token, root, moto_auth, bucket)
+    with running(cmd, env, root / "server.log", jupyter):
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.seek(0)
-        server_log = log.read().decode(errors="replace")
-        log.close()
-        assert "Traceback" not in server_log, server_log[-3000:]
+            yield kernels
+        finally:
+            for session_id in kernels.sessions:
+                with contextlib.suppress(OSError):
+                    jupyter.call("DELETE", f"/api/sessions/{session_id}")
+    server_log = (root / "server.log").read_text(errors="replace")
+    assert "Traceback" not in server_log, server_log[-3000:]
 
 
 @pytest.fixture(scope="module")

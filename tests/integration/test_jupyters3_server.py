@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,21 +94,14 @@ class Jupyter:
         return self.call(method, f"/api/contents/{quote(path)}{query}", body)
 
 
-@pytest.fixture(scope="module")
-def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
-    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
-    moto_auth.boto3_client().create_bucket(Bucket=bucket)
-    home = tmp_path_factory.mktemp("jupyter")
-    port, token = unused_port(), uuid.uuid4().hex
-    log = open(home / "server.log", "w+b")  # noqa: SIM115 - closed below
+@contextmanager
+def running(cmd: list[str], env: dict[str, str], log_path: Path, server: Jupyter) -> Iterator[None]:
+    """Run the Jupyter server ``cmd`` (its output to ``log_path``) until the block ends,
+    once it answers at ``server.url``."""
+    log = open(log_path, "w+b")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        server_command(port, token, home, moto_auth, bucket),
-        env=server_env(home),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
     )
-    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -122,15 +116,27 @@ def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> 
             if time.monotonic() > deadline:
                 raise RuntimeError("jupyter server did not start")
             time.sleep(0.2)
-        yield server
+        yield
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("jupyter")
+    port, token = unused_port(), uuid.uuid4().hex
+    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
+    cmd = server_command(port, token, home, moto_auth, bucket)
+    with running(cmd, server_env(home), home / "server.log", server):
+        yield server
 
 
 def notebook(*sources: str) -> dict[str, Any]:
