@@ -47,7 +47,7 @@ class S3Checkpoints(AsyncCheckpoints):
         return self._store.layout
 
     def _path(self, path: str) -> str:
-        normalized = checked_path(path)
+        normalized = checked_path(path, self._layout)
         if not normalized:
             raise HTTPError(400, "The root folder has no checkpoints")
         return normalized

@@ -16,7 +16,7 @@ from s3lite import (
     TransportError,
 )
 
-from .paths import PathError, normalize_path
+from .paths import KeyLayout, PathError, normalize_path
 
 __all__ = ["checked_path", "http_error_for", "s3_errors"]
 
@@ -67,12 +67,16 @@ def http_error_for(exc: S3Error, action: str, path: str) -> HTTPError:
     return HTTPError(500, f"Error {what}: {_details(exc)}")
 
 
-def checked_path(path: str) -> str:
-    """``path`` normalised (see :func:`~jupyters3.paths.normalize_path`); a bad one is a 400."""
+def checked_path(path: str, layout: KeyLayout | None = None) -> str:
+    """``path`` normalised (see :func:`~jupyters3.paths.normalize_path`); a bad one is a
+    400, and so is one whose key under ``layout`` would be longer than S3 allows."""
     try:
-        return normalize_path(path)
+        normalized = normalize_path(path)
+        if layout is not None:
+            layout.check_length(normalized, checkpoints=False)
     except PathError as e:
         raise HTTPError(400, str(e)) from None
+    return normalized
 
 
 @contextmanager

@@ -49,6 +49,7 @@ from .models import (
     file_type,
     guess_mimetype,
     hash_fields,
+    notebook_problem,
     s3_content_type,
 )
 from .paths import (
@@ -292,7 +293,7 @@ class JupyterS3(AsyncContentsManager):
         self.emit(data=data)  # type: ignore[no-untyped-call]
 
     def _normalize(self, path: str) -> str:
-        return checked_path(path)
+        return checked_path(path, self.layout)
 
     def _check_length(self, path: str) -> None:
         try:
@@ -422,23 +423,37 @@ class JupyterS3(AsyncContentsManager):
                 model.update(content=text, format=fmt)
         if require_hash:
             assert data is not None
-            model.update(hash_fields(data, self.hash_algorithm))
+            body, algorithm = data, self.hash_algorithm
+            model.update(await maybe_off_loop(len(body), lambda: hash_fields(body, algorithm)))
         return model
 
     async def _fill_notebook(self, model: Model, data: bytes, path: str) -> None:
+        """Parse the notebook and mark its trusted cells. Parsing and the signature's
+        hash run in a thread (seconds for a big notebook); the signature store,
+        an SQLite database bound to this thread, is asked here."""
         validation_error: dict[str, Any] = {}
+        notary = self.notary
 
-        def parse() -> Any:
+        def parse() -> tuple[Any, str | None]:
             try:
-                return nbformat.reads(  # type: ignore[no-untyped-call]
+                nb = nbformat.reads(  # type: ignore[no-untyped-call]
                     data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
                 )
             except Exception as e:
                 raise HTTPError(400, f"Unreadable Notebook: {path} {e!r}") from e
+            if nb.nbformat < 3:
+                return nb, None
+            return nb, notary.compute_signature(nb)  # type: ignore[no-untyped-call]
 
-        nb = await maybe_off_loop(len(data), parse)
-        self.mark_trusted_cells(  # type: ignore[no-untyped-call]
-            nb, path
+        nb, signature = await asyncio.to_thread(parse)
+        trusted = signature is not None and notary.store.check_signature(
+            signature, notary.algorithm
+        )
+        if not trusted:
+            self.log.warning("Notebook %s is not trusted", path)
+        await maybe_off_loop(
+            len(data),
+            lambda: notary.mark_cells(nb, trusted),  # type: ignore[no-untyped-call]
         )
         model["content"] = nb
         model["format"] = "json"
@@ -513,17 +528,34 @@ class JupyterS3(AsyncContentsManager):
     async def _notebook_bytes(
         self, content: Any, path: str, validation_error: dict[str, Any]
     ) -> bytes:
-        try:
+        """The notebook as it is stored, signed if all its output is trusted.
+        Conversion, the signature's hash and serialisation (with validation) run
+        in a thread; the signature is stored here (see :meth:`_fill_notebook`)."""
+        problem = notebook_problem(content)
+        if problem is not None:
+            raise HTTPError(400, f"Invalid notebook {path}: {problem}")
+        notary = self.notary
+
+        def serialise() -> tuple[bytes, bool, str | None]:
             nb = nbformat.from_dict(content)  # type: ignore[no-untyped-call]
-            self.check_and_sign(  # type: ignore[no-untyped-call]
-                nb, path
-            )
+            trusted = bool(notary.check_cells(nb))  # type: ignore[no-untyped-call]
+            signature = None
+            if trusted and nb.nbformat >= 3:
+                signature = notary.compute_signature(nb)  # type: ignore[no-untyped-call]
             text = nbformat.writes(  # type: ignore[no-untyped-call]
                 nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
             )
+            return text.encode("utf-8"), trusted, signature
+
+        try:
+            data, trusted, signature = await asyncio.to_thread(serialise)
         except Exception as e:
             raise HTTPError(400, f"Invalid notebook {path}: {e}") from e
-        return text.encode("utf-8")  # type: ignore[no-any-return]
+        if signature is not None:
+            notary.store.store_signature(signature, notary.algorithm)
+        elif not trusted:
+            self.log.warning("Notebook %s is not trusted", path)
+        return data
 
     async def _check_new_name(self, path: str, *, as_dir: bool) -> None:
         """A new file or folder at ``path`` needs an existing parent folder, and no

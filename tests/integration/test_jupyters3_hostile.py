@@ -123,7 +123,6 @@ def long_path_calls(cm: JupyterS3) -> dict[str, Callable[[], Awaitable[Any]]]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_paths_too_long_answer_400_before_any_request(
     pcm: JupyterS3, auth_proxy: S3Proxy
 ) -> None:
@@ -178,7 +177,6 @@ INTERNALS = ("No module named", "object has no attribute", "KeyError", "Tracebac
         ({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ["x"]}, "cell 1"),
     ],
 )
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_invalid_notebooks_are_refused_in_words(
     pcm: JupyterS3, content: Any, words: str
 ) -> None:
