@@ -10,6 +10,7 @@ token PUT with TTL, 401 without a valid token, the credentials JSON with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -26,6 +27,7 @@ from urllib.parse import parse_qsl
 import pytest
 import tornado.web
 from tornado.httpserver import HTTPServer
+from tornado.iostream import StreamClosedError
 from tornado.netutil import bind_sockets
 
 from s3lite.credentials import (
@@ -42,7 +44,7 @@ from s3lite.credentials import (
     WebIdentityProvider,
     default_chain,
 )
-from tests.loopback import unused_port
+from tests.loopback import Peer, start_raw_server, unused_port
 from tests.motoserver import MotoServer
 
 UTC = timezone.utc
@@ -444,6 +446,24 @@ async def test_container_unreachable_is_an_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"http://127.0.0.1:{port}/creds")
     with pytest.raises(CredentialsError, match="did not answer"):
         await ContainerProvider(attempts=2).load()
+
+
+async def test_container_answer_over_1_mib_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The providers fetch through s3lite's transport, with its 1 MiB cap on answers:
+    an endpoint streaming without end is cut off, not read into memory."""
+
+    async def endless(peer: Peer) -> None:
+        await peer.read_request()
+        await peer.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+        with contextlib.suppress(StreamClosedError):  # the client may hang up first
+            for _ in range(40):  # 2.5 MiB, then close: read-until-close framing
+                await peer.send(b" " * 65536)
+        peer.close()
+
+    async with await start_raw_server(endless) as server:
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{server.url}/creds")
+        with pytest.raises(CredentialsError, match="larger than 1048576 bytes"):
+            await ContainerProvider(attempts=1).load()
 
 
 async def test_container_token_with_line_break_is_refused(
