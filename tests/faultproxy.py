@@ -332,10 +332,15 @@ class S3Proxy:
         self, request: ProxiedRequest
     ) -> tuple[int, str, list[tuple[str, str]], bytes]:
         assert self._client is not None
+        sent = {k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP}
+        if request.method == "POST" and "content-type" not in sent:
+            # Else tornado's client adds a form content type, and moto (werkzeug) then
+            # parses the body as a form and sees none (botocore's DeleteObjects has none).
+            sent["content-type"] = "application/octet-stream"
         upstream = HTTPRequest(
             self.upstream + request.target,
             method=request.method,
-            headers={k: v for k, v in request.headers.items() if k not in _HOP_BY_HOP},
+            headers=sent,
             body=request.body if request.method in ("PUT", "POST") else None,
             allow_nonstandard_methods=True,
             decompress_response=False,

@@ -149,6 +149,8 @@ class Peer:
         for name, value in header_list:
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        if headers.get("expect", "").lower() == "100-continue":  # as botocore sends it
+            await self.stream.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         digest = hashlib.sha256()
         kept: list[bytes] = []
         length = 0
