@@ -56,6 +56,7 @@ from .paths import (
     DirListing,
     KeyLayout,
     PathError,
+    glob_matcher,
     is_hidden_path,
     join,
     normalize_prefix,
@@ -364,23 +365,26 @@ class JupyterS3(AsyncContentsManager):
         return directory_model(path, last_modified=when, content=self._entries(path, listing))
 
     def _entries(self, path: str, listing: DirListing) -> list[Model]:
+        hidden = glob_matcher(tuple(self.hide_globs))
+        allow_hidden = self.allow_hidden
+
+        def listable(name: str) -> bool:
+            return not hidden(name) and (allow_hidden or not name.startswith("."))
+
         entries: list[Model] = []
         for name in listing.dirs:
-            if self._listable(name):
+            if listable(name):
                 entries.append(directory_model(join(path, name)))
         for name, obj in listing.files.items():
-            if self._listable(name):
+            if listable(name):
                 entries.append(
                     file_model(join(path, name), size=obj.size, last_modified=obj.last_modified)
                 )
         return entries
 
-    def _listable(self, name: str) -> bool:
-        return bool(
-            self.should_list(  # type: ignore[no-untyped-call]
-                name
-            )
-        ) and (self.allow_hidden or not name.startswith("."))
+    def should_list(self, name: str) -> bool:
+        """Whether ``name`` matches none of ``hide_globs``."""
+        return not glob_matcher(tuple(self.hide_globs))(name)
 
     async def _get_file_or_dir(
         self, path: str, content: bool, type: str | None, format: str | None, require_hash: bool

@@ -20,8 +20,10 @@ if they were user files.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -37,6 +39,7 @@ __all__ = [
     "PathError",
     "checkpoint_id_problem",
     "classify_listing",
+    "glob_matcher",
     "is_hidden_path",
     "join",
     "name_problem",
@@ -161,6 +164,16 @@ def split(path: str) -> tuple[str, str]:
 def join(parent: str, name: str) -> str:
     """The path of ``name`` inside the folder ``parent`` (``""`` = root)."""
     return f"{parent}/{name}" if parent else name
+
+
+@functools.lru_cache(maxsize=8)
+def glob_matcher(globs: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a name matches any of ``globs`` (``fnmatch`` rules, case-sensitive as on
+    POSIX), as one regex compiled once: a listing tests every name against every glob."""
+    if not globs:
+        return lambda name: False
+    pattern = re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs))
+    return lambda name: pattern.match(name) is not None
 
 
 def is_hidden_path(path: str) -> bool:

@@ -50,17 +50,26 @@ class ErrorBody:
     request_id: str | None
 
 
+# The default namespace declared on the root element (S3's own, or a compatible one's).
+_ROOT_XMLNS = re.compile(rb"(\s*(?:<\?xml[^>]*>\s*)?<[^\s>/?!]+)\s+xmlns=(\"[^\"]*\"|'[^']*')")
+
+
 def _root(body: bytes, what: str) -> ET.Element:
+    # Namespaces are dropped, so lookups are plain tag names: the root's default one
+    # before parsing (cheaper than renaming every element of a 1,000-key listing),
+    # any other after.
+    text = _ROOT_XMLNS.sub(rb"\1", body.lstrip(), count=1)
     try:
-        root = ET.fromstring(body.lstrip())
+        root = ET.fromstring(text)
     except ET.ParseError as exc:
         snippet = body[:200].decode("utf-8", "replace")
         raise S3Error(
             f"malformed XML in {what} response ({exc}): {snippet!r}", code="MalformedResponse"
         ) from None
-    for el in root.iter():  # drop namespaces once, so lookups are plain tag names
-        if el.tag[0] == "{":
-            el.tag = el.tag.rpartition("}")[2]
+    if b"xmlns" in text:
+        for el in root.iter():
+            if el.tag[0] == "{":
+                el.tag = el.tag.rpartition("}")[2]
     return root
 
 
@@ -117,20 +126,39 @@ def parse_error(body: bytes) -> ErrorBody:
     return ErrorBody(_text(root, "Code"), _text(root, "Message"), _text(root, "RequestId") or None)
 
 
+def _url_decode(value: str) -> str:
+    return unquote_plus(value) if "%" in value or "+" in value else value
+
+
 def parse_list_objects_v2(body: bytes) -> ListPage:
     """A ListObjectsV2 page; keys and prefixes decoded if ``encoding-type=url`` was asked."""
     root = _root(body, "ListObjectsV2")
-    decode = unquote_plus if _text(root, "EncodingType") == "url" else (lambda s: s)
-    objects = [
-        ObjectSummary(
-            key=decode(_required(c, "Key", "ListObjectsV2")),
-            size=_int(c, "Size", "ListObjectsV2"),
-            etag=_text(c, "ETag"),
-            last_modified=parse_timestamp(_required(c, "LastModified", "ListObjectsV2")),
-            storage_class=_text(c, "StorageClass") or None,
+    decode = _url_decode if _text(root, "EncodingType") == "url" else (lambda s: s)
+    stamps: dict[str, datetime] = {}  # the objects of a page often share their times
+    objects = []
+    for c in root.iterfind("Contents"):
+        fields = {child.tag: child.text for child in c}  # one pass, not a find per field
+        key, stamp = fields.get("Key"), fields.get("LastModified")
+        if key is None or stamp is None:
+            missing = "Key" if key is None else "LastModified"
+            raise S3Error(f"ListObjectsV2 response has no <{missing}>", code="MalformedResponse")
+        when = stamps.get(stamp)
+        if when is None:
+            when = stamps[stamp] = parse_timestamp(stamp)
+        size = (fields.get("Size") or "0").strip()
+        if not size.isdigit():
+            raise S3Error(
+                f"ListObjectsV2 response has a bad <Size>: {size!r}", code="MalformedResponse"
+            )
+        objects.append(
+            ObjectSummary(
+                key=decode(key),
+                size=int(size),
+                etag=fields.get("ETag") or "",
+                last_modified=when,
+                storage_class=fields.get("StorageClass") or None,
+            )
         )
-        for c in root.iterfind("Contents")
-    ]
     prefixes = [
         CommonPrefix(decode(_required(p, "Prefix", "ListObjectsV2")))
         for p in root.iterfind("CommonPrefixes")

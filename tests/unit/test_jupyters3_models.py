@@ -81,8 +81,9 @@ def test_content_from_bytes() -> None:
     assert content_from_bytes("héllo".encode(), None, "p") == ("héllo", "text")
     assert content_from_bytes(b"hi", "text", "p") == ("hi", "text")
     binary = bytes(range(256))
-    content, fmt = content_from_bytes(binary, None, "p")
-    assert fmt == "base64" and base64.b64decode(content) == binary
+    content, fmt = content_from_bytes(binary * 10, None, "p")
+    assert fmt == "base64" and base64.b64decode(content) == binary * 10
+    assert "\n" not in content  # one line: no 76-character lines to write and strip
     content, fmt = content_from_bytes(b"hi", "base64", "p")
     assert fmt == "base64" and base64.b64decode(content) == b"hi"
     with pytest.raises(HTTPError) as e:
@@ -95,6 +96,9 @@ def test_content_from_bytes() -> None:
 def test_content_to_bytes() -> None:
     assert content_to_bytes("é", "text", "p") == "é".encode()
     assert content_to_bytes(base64.encodebytes(b"\x00\xff").decode(), "base64", "p") == b"\x00\xff"
+    lines = base64.encodebytes(bytes(range(256))).decode()
+    assert content_to_bytes(lines, "base64", "p") == bytes(range(256))
+    assert content_to_bytes(lines.replace("\n", ""), "base64", "p") == bytes(range(256))
     bad = [("x", None), ("x", "json"), (3, "text"), ("é", "base64"), ("abc", "base64")]
     for content, fmt in bad:
         with pytest.raises(HTTPError) as e:
@@ -134,3 +138,14 @@ def test_notebook_problems_in_words() -> None:
     )
     assert "'cell_type'" in str(notebook_problem({**good, "cells": [{}]}))
     assert "'metadata'" in str(notebook_problem({**good, "metadata": []}))
+
+
+def test_guess_mimetype_is_mimetypes_guess_of_the_name() -> None:
+    import mimetypes
+
+    names = ["a.txt", "a.tar.gz", "x.tgz", ".bashrc", ".txt", "a.b.c.gz", "Makefile", "a.PNG"]
+    names += ["data:x", "a..txt", "...", "a.", "f.svgz", "x.tar.bz2", "W.TXT.GZ", "..a.txt"]
+    names += [".tar.gz", "a.b..c"]
+    for name in names:
+        for path in (name, f"dir/sub/{name}"):
+            assert guess_mimetype(path) == mimetypes.guess_type(name)[0], path

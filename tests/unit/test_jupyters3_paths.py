@@ -12,6 +12,7 @@ from jupyters3.paths import (
     PathError,
     checkpoint_id_problem,
     classify_listing,
+    glob_matcher,
     is_hidden_path,
     join,
     new_checkpoint_id,
@@ -253,3 +254,15 @@ def test_length_limits_for_reads_and_moves() -> None:
     keys = ["p/d/a.txt", "p/d/" + "x" * 1000]
     assert layout.move_too_long(keys, "d", "e") is None
     assert layout.move_too_long(keys, "d", "e" * 30) == keys[1]
+
+
+def test_glob_matcher_follows_fnmatch() -> None:
+    import fnmatch
+
+    globs = ("__pycache__", "*.pyc", "*~", ".DS_Store", "[ab]?.tmp", "x*y")
+    hidden = glob_matcher(globs)
+    names = ["__pycache__", "a.pyc", "a.pyc.txt", "notes~", "a1.tmp", "c1.tmp", "xay", "x\ny"]
+    names += ["xy.z", "A.PYC", ".DS_Store", "plain", "__pycache__x"]
+    for name in names:
+        assert hidden(name) == any(fnmatch.fnmatchcase(name, g) for g in globs), name
+    assert not glob_matcher(())("anything")
