@@ -177,3 +177,13 @@ def test_transfer_is_built_on_the_clients_public_operations() -> None:
     )
     assert not private, private
     assert "s3lite.transfer" in _graph()["s3lite.client"]  # the client hands its jobs over
+
+
+def test_the_store_knows_nothing_of_jupyter() -> None:
+    """jupyters3.store is the S3 side: no Jupyter models, hooks or HTTP errors."""
+    jupyter = ("jupyter_server", "jupyter_core", "nbformat", "traitlets", "tornado.web")
+    contract = ("jupyters3.manager", "jupyters3.models", "jupyters3.errors", "jupyters3.uploads")
+    name = "jupyters3.store"
+    found = _imports(name, _modules("jupyters3")[name])
+    bad = sorted(t for t in found if t.startswith(jupyter) or t.startswith(contract))
+    assert not bad, f"{name} imports " + ", ".join(bad)
