@@ -148,6 +148,7 @@ def sample_objects(prefix: str, bucket: str = DEMO_BUCKET) -> list[tuple[str, by
                 f"This notebook is an object in S3: `s3://{bucket}/{prefix}welcome.ipynb`, "
                 "on a local S3 server that `jupyters3 demo` started. Whatever you create, "
                 "save, rename or delete here happens in that bucket, checkpoints included.\n\n"
+                "Code in a notebook sees the same files: see `examples/files.ipynb`.\n\n"
                 "Ctrl-C in the terminal stops Jupyter and the server (whose data goes away).",
             ),
             ("code", 'print("Hello from a notebook stored in S3")'),
@@ -165,23 +166,51 @@ def sample_objects(prefix: str, bucket: str = DEMO_BUCKET) -> list[tuple[str, by
             ),
         ]
     )
-    listing = _notebook(
+    from_code = _notebook(
         [
             (
                 "markdown",
-                "# s3lite from a notebook\n\n"
-                "The same bucket, listed with `s3lite`'s blocking client "
-                "(the demo sets `JUPYTERS3_DEMO_ENDPOINT` for its kernels).",
+                "# The file browser's files, from code\n\n"
+                "This notebook's kernel knows where it is: `jupyters3.files` reads and writes "
+                f"next to this notebook, in `s3://{bucket}/{prefix}examples/`, and what it "
+                "writes shows in the file browser at once.",
+            ),
+            (
+                "code",
+                "import csv\n"
+                "from jupyters3 import files\n\n"
+                'with files.open("cities.csv", newline="") as f:\n'
+                "    rows = list(csv.DictReader(f))\n"
+                'big = [r for r in rows if int(r["population"]) > 1_000_000]\n'
+                'with files.open("big-cities.csv", "w", newline="") as f:\n'
+                '    out = csv.DictWriter(f, fieldnames=["city", "population"])\n'
+                "    out.writeheader()\n"
+                "    out.writerows(big)\n"
+                'print(files.read_text("big-cities.csv"))\n'
+                "print(files.listdir())",
+            ),
+            (
+                "markdown",
+                "`%load_ext jupyters3` adds `%s3ls`, `%s3cd` and `%s3pwd`. With pandas and "
+                'fsspec installed, `pd.read_csv("jupyters3://cities.csv")` reads the same file.',
+            ),
+            ("code", "%load_ext jupyters3\n%s3ls /"),
+            (
+                "markdown",
+                "The kernel's environment says where the files are (`JUPYTERS3_*`); "
+                "credentials come from the usual AWS chain. So `s3lite` (or boto3) "
+                "reaches the same bucket:",
             ),
             (
                 "code",
                 "import os\n"
-                "from s3lite import Credentials\n"
                 "from s3lite.sync import S3Client\n\n"
-                f'creds = Credentials("{DEMO_ACCESS_KEY_ID}", "{DEMO_SECRET_ACCESS_KEY}")\n'
-                'with S3Client("us-east-1", os.environ["JUPYTERS3_DEMO_ENDPOINT"], creds) as s3:\n'
-                f'    for entry in s3.list_objects("{bucket}"):\n'
-                "        print(entry)",
+                "env = os.environ\n"
+                'endpoint = env["JUPYTERS3_ENDPOINT_URL"] or None  # None: AWS itself\n'
+                'bucket, prefix = env["JUPYTERS3_BUCKET"], env["JUPYTERS3_PREFIX"]\n'
+                'with S3Client(env["JUPYTERS3_REGION"], endpoint) as s3:\n'
+                "    for entry in s3.list_objects(bucket, prefix):\n"
+                "        print(entry.key)",
             ),
         ]
     )
@@ -189,7 +218,7 @@ def sample_objects(prefix: str, bucket: str = DEMO_BUCKET) -> list[tuple[str, by
     return [
         (f"{prefix}welcome.ipynb", welcome, "application/x-ipynb+json"),
         (f"{prefix}examples/", b"", "application/x-directory"),
-        (f"{prefix}examples/s3lite.ipynb", listing, "application/x-ipynb+json"),
+        (f"{prefix}examples/files.ipynb", from_code, "application/x-ipynb+json"),
         (f"{prefix}examples/cities.csv", csv, "text/csv"),
     ]
 
@@ -304,8 +333,13 @@ def demo_command(args: argparse.Namespace) -> int:
             _say(f"local S3 server (moto) at {server.endpoint_url}, pid {server.process.pid}")
             seed(server.endpoint_url, DEMO_BUCKET, prefix)
             _say(f"wrote sample notebooks to s3://{DEMO_BUCKET}/{prefix}")
-            # For the sample notebook that uses s3lite (kernels inherit our environment).
-            os.environ["JUPYTERS3_DEMO_ENDPOINT"] = server.endpoint_url
+            # Kernels find credentials through the AWS chain, in the environment they
+            # inherit from us: the local server's dummy keys. Only here, never for a real
+            # bucket, whose kernels use the user's own chain.
+            for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+                os.environ.pop(name, None)
+            os.environ["AWS_ACCESS_KEY_ID"] = DEMO_ACCESS_KEY_ID
+            os.environ["AWS_SECRET_ACCESS_KEY"] = DEMO_SECRET_ACCESS_KEY
             settings = demo_settings(
                 bucket=DEMO_BUCKET,
                 prefix=prefix,

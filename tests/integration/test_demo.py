@@ -30,6 +30,7 @@ from jupyters3.demo import (
     jupyter_argv,
     sample_objects,
 )
+from tests.kernelclient import Kernel
 from tests.motoserver import MotoServer
 
 STARTUP_TIMEOUT = 120  # seconds; a bound for a hung start, not a performance assertion
@@ -186,7 +187,7 @@ def test_demo_serves_the_samples_from_s3_and_ctrl_c_stops_everything(start_demo:
     assert welcome["content"]["nbformat"] == 4
     assert "stored in S3" in welcome["content"]["cells"][1]["source"]
     examples = _api(base, token, "contents/examples")
-    assert sorted(e["name"] for e in examples["content"]) == ["cities.csv", "s3lite.ipynb"]
+    assert sorted(e["name"] for e in examples["content"]) == ["cities.csv", "files.ipynb"]
 
     # What Jupyter saves lands in the demo's bucket.
     _api(
@@ -195,8 +196,22 @@ def test_demo_serves_the_samples_from_s3_and_ctrl_c_stops_everything(start_demo:
     s3 = _boto3(s3_endpoint)
     assert s3.get_object(Bucket=DEMO_BUCKET, Key="mine.txt")["Body"].read() == b"x"
 
-    kernel = _api(base, token, "kernels", "POST", {"name": "python3"})
-    assert kernel["id"]
+    # The sample notebook's kernel sees the demo bucket: run its cells as Notebook 7 would.
+    session = {"path": "examples/files.ipynb", "type": "notebook", "kernel": {"name": "python3"}}
+    session = _api(base, token, "sessions", "POST", {**session, "name": "files.ipynb"})
+    kernel = Kernel.connect(base, token, session["kernel"]["id"])
+    notebook = _api(base, token, "contents/examples/files.ipynb")["content"]
+    printed = [kernel.ok(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    kernel.close()
+    big = "city,population\r\nLagos,15400000\r\nLima,10900000\r\n"
+    assert printed[0] == f"{big}\n['big-cities.csv', 'cities.csv', 'files.ipynb']\n"
+    assert printed[1] == "examples/\nmine.txt\nwelcome.ipynb\n"  # %s3ls /
+    assert "examples/big-cities.csv\n" in printed[2]  # s3lite, from the kernel's environment
+    examples = _api(base, token, "contents/examples")
+    assert "big-cities.csv" in [e["name"] for e in examples["content"]]
+    assert s3.get_object(Bucket=DEMO_BUCKET, Key="examples/big-cities.csv")["Body"].read() == (
+        big.encode()
+    )
     children = _children(demo.proc.pid)
     assert int(moto_pid) in children and len(children) >= 2  # the S3 server and the kernel
 

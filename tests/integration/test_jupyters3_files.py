@@ -325,3 +325,47 @@ def test_from_the_kernel_environment(
         assert files.current().location == location
     finally:
         files.current().close()
+
+
+def test_the_fsspec_filesystem(
+    moto_auth: MotoServer, auth_bucket: str, clean_aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jupyters3:// through fsspec's own entry points, as pandas uses it."""
+    import fsspec
+    import pandas as pd
+
+    location = Location(auth_bucket, PREFIX, "sub", moto_auth.endpoint_url, REGION)
+    for name, value in location.to_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto_auth.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto_auth.secret_access_key)
+    from jupyters3 import files
+
+    monkeypatch.setattr(files, "_current", None)
+    try:
+        fs, path = fsspec.core.url_to_fs("jupyters3://data/a.csv")  # found by its entry point
+        assert type(fs).__name__ == "JupyterS3FileSystem" and path == "/sub/data/a.csv"
+        pd.DataFrame({"x": [1, 2]}).to_csv("jupyters3://data/a.csv", index=False)
+        assert files.read_text("data/a.csv") == "x\n1\n2\n"
+        assert pd.read_csv("jupyters3:///sub/data/a.csv").x.tolist() == [1, 2]
+        fs.pipe_file("jupyters3://data/b.bin", b"0123456789")
+        assert fs.cat_file("jupyters3://data/b.bin", start=2, end=5) == b"234"
+        assert fs.cat("jupyters3://data/b.bin") == b"0123456789"
+        assert fs.ls("jupyters3://data", detail=False) == ["/sub/data/a.csv", "/sub/data/b.bin"]
+        assert fs.info("jupyters3://data")["type"] == "directory"
+        assert fs.info("jupyters3://data/b.bin")["size"] == 10
+        assert fs.exists("jupyters3://data/b.bin") and not fs.exists("jupyters3://nope")
+        assert fs.glob("jupyters3://**/*.csv") == ["/sub/data/a.csv"]
+        assert fs.find("jupyters3:///") == ["/sub/data/a.csv", "/sub/data/b.bin"]
+        fs.makedirs("jupyters3://empty", exist_ok=True)
+        assert fs.isdir("jupyters3://empty")
+        fs.rm("jupyters3://data", recursive=True)
+        fs.rmdir("jupyters3://empty")
+        assert files.listdir("/") == []
+        with pytest.raises(PathError):
+            fs.open("jupyters3://../../x", "wb")
+        with fsspec.open("jupyters3://t.txt", "w") as f:
+            f.write("text")
+        assert files.read_text("t.txt") == "text"
+    finally:
+        files.current().close()

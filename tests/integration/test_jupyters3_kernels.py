@@ -7,102 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-import websocket
 
 from tests.integration.test_jupyters3_server import Jupyter, running, server_command, server_env
+from tests.kernelclient import Kernel
 from tests.loopback import unused_port
 from tests.motoserver import MotoServer
-
-
-@dataclass
-class Outcome:
-    """What a cell printed, returned, or raised."""
-
-    stdout: str = ""
-    stderr: str = ""
-    result: str | None = None
-    error: tuple[str, str] | None = None
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-
-
-class Kernel:
-    """A kernel of the server, driven over its websocket as a notebook front end does."""
-
-    def __init__(self, jupyter: Jupyter, kernel_id: str) -> None:
-        self.session = uuid.uuid4().hex
-        url = jupyter.url.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
-        self.ws = websocket.create_connection(
-            f"{url}?session_id={self.session}",
-            header=[f"Authorization: token {jupyter.token}"],
-            timeout=120,
-        )
-
-    def run(self, code: str) -> Outcome:
-        msg_id = uuid.uuid4().hex
-        self.ws.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "msg_type": "execute_request",
-                        "session": self.session,
-                        "username": "test",
-                        "version": "5.3",
-                        "date": "",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "channel": "shell",
-                    "buffers": [],
-                    "content": {
-                        "code": code,
-                        "silent": False,
-                        "store_history": True,
-                        "user_expressions": {},
-                        "allow_stdin": False,
-                        "stop_on_error": True,
-                    },
-                }
-            )
-        )
-        out, replied, idle = Outcome(), False, False
-        while not (replied and idle):
-            msg = json.loads(self.ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                if content["name"] == "stdout":
-                    out.stdout += content["text"]
-                else:
-                    out.stderr += content["text"]
-            elif kind == "execute_result":
-                out.result = content["data"].get("text/plain")
-            elif kind == "error":
-                out.error = (content["ename"], content["evalue"])
-            elif kind == "execute_reply":
-                replied = True
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle = True
-            out.outputs.append(msg)
-        return out
-
-    def ok(self, code: str) -> str:
-        """Run ``code``, which must not raise; what it printed."""
-        outcome = self.run(code)
-        assert outcome.error is None, outcome
-        return outcome.stdout
-
-    def close(self) -> None:
-        self.ws.close()
 
 
 @dataclass
@@ -122,11 +37,7 @@ class KernelServer:
         )
         assert status == 201, session
         self.sessions.append(session["id"])
-        kernel = Kernel(self.jupyter, session["kernel"]["id"])
-        deadline = time.monotonic() + 120
-        while kernel.run("1").result != "1":  # wait until the kernel answers
-            assert time.monotonic() < deadline, "the kernel did not start"
-        return kernel
+        return Kernel.connect(self.jupyter.url, self.jupyter.token, session["kernel"]["id"])
 
 
 @pytest.fixture(scope="module")
@@ -304,3 +215,24 @@ def test_the_ipython_extension(server: KernelServer, sub_kernel: Kernel) -> None
     assert "UsageError: %s3cd: [Errno 2] No such folder (s3://" in outcome.stderr
     assert sub_kernel.ok("%s3cd") == "/sub/deeper\n"  # back to the notebook's folder
     assert sub_kernel.ok("%s3pwd").startswith("/sub/deeper  (s3://")
+
+
+def test_a_moved_notebook_gets_its_new_folder_at_the_next_restart(server: KernelServer) -> None:
+    jupyter = server.jupyter
+    kernel = server.start("before/nb.ipynb")
+    cwd = "import os\nprint(os.environ['JUPYTERS3_CWD'])"
+    try:
+        assert kernel.ok(cwd) == "before\n"
+        session_id = server.sessions[-1]
+        status, session, _ = jupyter.call(
+            "PATCH", f"/api/sessions/{session_id}", {"path": "after/deeper/nb.ipynb"}
+        )
+        assert status == 200, session
+        assert jupyter.call("POST", f"/api/kernels/{session['kernel']['id']}/restart")[0] == 200
+    finally:
+        kernel.close()
+    kernel = Kernel.connect(jupyter.url, jupyter.token, session["kernel"]["id"])
+    try:
+        assert kernel.ok(cwd) == "after/deeper\n"
+    finally:
+        kernel.close()
