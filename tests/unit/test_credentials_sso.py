@@ -135,8 +135,8 @@ def test_cached_token_format() -> None:
     doc = parse_cached_token(b'{"accessToken": "t", "expiresAt": "2030-01-01T00:00:00UTC"}', "f")
     assert doc["accessToken"] == "t"
     for bad, error in [
-        (b"not json", "not valid JSON"),
-        (b"[]", "not a JSON object"),
+        (b"not json", "did not hold valid JSON"),
+        (b"[]", "holds JSON that is not an object"),
         (b'{"expiresAt": "2030-01-01T00:00:00Z"}', "no accessToken"),
         (b'{"accessToken": "secret-token", "expiresAt": 5}', "expiresAt is missing"),
         (b'{"accessToken": "secret-token", "expiresAt": "soon"}', "not an ISO 8601"),

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from .model import Credentials, CredentialsError
 
-__all__ = ["parse_expiration", "parse_json_credentials"]
+__all__ = ["json_object", "parse_expiration", "parse_json_credentials"]
 
-
-MAX_BODY = 1 << 20
 
 _ISO_RE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*(Z|z|[+-]\d\d:?\d\d)?"
@@ -37,6 +36,20 @@ def parse_expiration(value: str) -> datetime:
     return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
 
 
+def json_object(
+    data: bytes | str, what: str, *, verb: str = "return", past: str = "returned"
+) -> dict[str, Any]:
+    """``data`` as a JSON object, else :class:`CredentialsError` ("``what`` did not
+    ``verb`` valid JSON"); the message never repeats ``data`` (it may hold secrets)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise CredentialsError(f"{what} did not {verb} valid JSON") from None
+    if not isinstance(doc, dict):
+        raise CredentialsError(f"{what} {past} JSON that is not an object")
+    return doc
+
+
 def parse_json_credentials(
     body: bytes | str,
     *,
@@ -49,12 +62,7 @@ def parse_json_credentials(
     (``AccessKeyId``, ``SecretAccessKey``, ``Token``, ``Expiration``) or of a
     ``credential_process`` (``token_field="SessionToken"``). Error messages never
     repeat the document (it holds secrets)."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise CredentialsError(f"{source} did not return valid JSON") from None
-    if not isinstance(doc, dict):
-        raise CredentialsError(f"{source} returned JSON that is not an object")
+    doc = json_object(body, source)
     code = doc.get("Code")
     if isinstance(code, str) and code != "Success":
         msg = doc.get("Message")

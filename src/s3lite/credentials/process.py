@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shlex
 
 from .base import BaseProvider
-from .json_credentials import parse_json_credentials
+from .json_credentials import json_object, parse_json_credentials
 from .model import MAX_BODY, Credentials, CredentialsError
 
 __all__ = ["ProcessProvider", "parse_process_output"]
@@ -78,12 +77,7 @@ class ProcessProvider(BaseProvider):
 
 def parse_process_output(out: bytes | str, what: str = "credential_process") -> Credentials:
     """Credentials from a ``credential_process``'s standard output (JSON, Version 1)."""
-    try:
-        doc = json.loads(out)
-    except (ValueError, UnicodeDecodeError):
-        raise CredentialsError(f"{what} did not print valid JSON") from None
-    if not isinstance(doc, dict):
-        raise CredentialsError(f"{what} printed JSON that is not an object")
+    doc = json_object(out, what, verb="print", past="printed")
     if doc.get("Version") != 1:
         raise CredentialsError(
             f"{what} printed Version {doc.get('Version', '(missing)')!r}; supported: 1"

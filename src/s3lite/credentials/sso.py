@@ -32,7 +32,7 @@ from ..errors import TransportError
 from ..messages import Request
 from .base import BaseProvider
 from .fetch import fetch, request_for, safe_url, with_attempts
-from .json_credentials import parse_expiration
+from .json_credentials import json_object, parse_expiration
 from .model import MAX_BODY, Credentials, CredentialsError
 from .settings import check_header_value, check_region, configured_endpoint
 
@@ -145,12 +145,7 @@ def _timestamp(value: object, what: str) -> datetime:
 def parse_cached_token(data: bytes | str, where: str) -> dict[str, Any]:
     """A token cache document: a JSON object with ``accessToken`` and ``expiresAt``
     at least. Messages never repeat it (it holds the token)."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise CredentialsError(f"SSO token cache {where} is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise CredentialsError(f"SSO token cache {where} is not a JSON object")
+    doc = json_object(data, f"SSO token cache {where}", verb="hold", past="holds")
     token = doc.get("accessToken")
     if not isinstance(token, str) or not token:
         raise CredentialsError(f"SSO token cache {where} has no accessToken")
@@ -237,11 +232,7 @@ def parse_role_credentials(
         raise CredentialsError(
             f"{what} answered {_error_detail(status, body, headers)}", status=status
         )
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise CredentialsError(f"{what} did not return valid JSON") from None
-    role = doc.get("roleCredentials") if isinstance(doc, dict) else None
+    role = json_object(body, what).get("roleCredentials")
     if not isinstance(role, dict):
         raise CredentialsError(f"{what} returned no roleCredentials")
     for name in ("accessKeyId", "secretAccessKey", "sessionToken"):
@@ -292,12 +283,7 @@ def parse_create_token(
     what = f"SSO OIDC CreateToken for sso-session {config.session!r}"
     if status != 200:
         raise CredentialsError(f"{what} answered {_error_detail(status, body, headers)}")
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise CredentialsError(f"{what} did not return valid JSON") from None
-    if not isinstance(doc, dict):
-        raise CredentialsError(f"{what} returned JSON that is not an object")
+    doc = json_object(body, what)
     access = doc.get("accessToken")
     expires_in = doc.get("expiresIn")
     if not isinstance(access, str) or not access:
