@@ -4,6 +4,7 @@
 set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # TLS tests make a self-signed certificate
+[ -x /usr/bin/chromium ] || need+=(chromium)              # browser tests (Playwright drives it)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "missing system packages: ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -5,13 +5,8 @@ through /api/contents, its checkpoints endpoints and /files/."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,46 +18,33 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.test_jupyters3_fixtures import all_keys
+from tests.jupyterserver import call_api, jupyter_command, start_jupyter
+from tests.jupyterserver import jupyter_env as server_env
 from tests.loopback import unused_port
 from tests.motoserver import REGION, MotoServer
 
+__all__ = ["Jupyter", "running", "server_command", "server_env"]
+
 
 def server_command(port: int, token: str, root: Path, moto: MotoServer, bucket: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={token}",
-        "--ServerApp.contents_manager_class=jupyters3.JupyterS3",
-        f"--JupyterS3.aws_s3_bucket={bucket}",
-        f"--JupyterS3.endpoint_url={moto.endpoint_url}",
-        f"--JupyterS3.aws_region={REGION}",
-        "--JupyterS3.prefix=users/alice/",
-        "--JupyterS3.always_delete_dir=True",
-        "--JupyterS3.upload_part_size=5242880",
-        "--JupyterS3.authentication_class=jupyters3.JupyterS3SecretAccessKeyAuthentication",
-        f"--JupyterS3SecretAccessKeyAuthentication.aws_access_key_id={moto.access_key_id}",
-        f"--JupyterS3SecretAccessKeyAuthentication.aws_secret_access_key={moto.secret_access_key}",
-        "--NotebookNotary.db_file=:memory:",
-    ]
-
-
-def server_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
-        env[name] = str(home / name.lower())
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
-    return env
+    return jupyter_command(
+        "server",
+        port=port,
+        token=token,
+        root=root,
+        endpoint_url=moto.endpoint_url,
+        keys=(moto.access_key_id, moto.secret_access_key),
+        bucket=bucket,
+        region=REGION,
+        prefix="users/alice/",
+        extra=["--JupyterS3.always_delete_dir=True", "--JupyterS3.upload_part_size=5242880"],
+    )
 
 
 @dataclass
 class Jupyter:
+    """A server's address and token, with the moto server and bucket it serves."""
+
     url: str
     token: str
     moto: MotoServer
@@ -71,24 +53,7 @@ class Jupyter:
     def call(
         self, method: str, path: str, body: Any = None, *, raw: bool = False
     ) -> tuple[int, Any, dict[str, str]]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                status, payload, headers = resp.status, resp.read(), dict(resp.headers)
-        except urllib.error.HTTPError as e:
-            status, payload, headers = e.code, e.read(), dict(e.headers)
-        if raw:
-            return status, payload, headers
-        try:
-            return status, json.loads(payload) if payload else None, headers
-        except ValueError:  # e.g. the contents handler's plain-text 404
-            return status, payload.decode(), headers
+        return call_api(self.url, self.token, method, path, body, raw=raw)
 
     def contents(self, method: str, path: str = "", body: Any = None, query: str = "") -> Any:
         return self.call(method, f"/api/contents/{quote(path)}{query}", body)
@@ -98,33 +63,13 @@ class Jupyter:
 def running(cmd: list[str], env: dict[str, str], log_path: Path, server: Jupyter) -> Iterator[None]:
     """Run the Jupyter server ``cmd`` (its output to ``log_path``) until the block ends,
     once it answers at ``server.url``."""
-    log = open(log_path, "w+b")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    started = start_jupyter(
+        cmd, home=log_path.parent, url=server.url, token=server.token, env=env, log_path=log_path
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"jupyter server exited:\n{log.read().decode()[-3000:]}")
-            try:
-                if server.call("GET", "/api/status")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("jupyter server did not start")
-            time.sleep(0.2)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        started.stop()
 
 
 @pytest.fixture(scope="module")
