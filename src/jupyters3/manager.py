@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import posixpath
 from datetime import datetime, timezone
 from typing import Any
 
@@ -180,6 +181,7 @@ class JupyterS3(AsyncContentsManager):
         use_kernel_env(self)
         if self.startup_check:
             self._check_configuration()
+        self._point_server_at_preferred_dir()
 
     # -- set-up ----------------------------------------------------------------
 
@@ -250,6 +252,30 @@ class JupyterS3(AsyncContentsManager):
 
     def info_string(self) -> str:
         return f"Serving contents from s3://{self.bucket}/{self.prefix} at {self._where()}"
+
+    def _point_server_at_preferred_dir(self) -> None:
+        """Make ``ServerApp.preferred_dir`` say our ``preferred_dir``.
+
+        Notebook 7 opens on ``ServerApp.preferred_dir`` taken relative to our
+        ``root_dir``; that trait is a local folder (by default the one Jupyter was
+        started in), which is no folder of the bucket: the tree page would open on
+        "Directory not found". Its validator only accepts existing local folders,
+        so it is set past validation (JupyterLab asks us directly).
+        """
+        app = self.parent
+        if app is None or not app.has_trait("preferred_dir"):
+            return
+        configured = app.config.get("ServerApp", {}).get("preferred_dir")
+        if configured:
+            self.log.warning(
+                "jupyters3: ServerApp.preferred_dir (%s) is a local folder and is ignored; "
+                "set JupyterS3.preferred_dir to a folder of the bucket instead",
+                configured,
+            )
+        wanted = posixpath.join(self.root_dir, self.preferred_dir)
+        if app.preferred_dir != wanted:
+            with app.cross_validation_lock:
+                app.preferred_dir = wanted
 
     def _check_configuration(self) -> None:
         """Fail now, with one clear message, rather than at the first click."""

@@ -5,7 +5,9 @@ through /api/contents, its checkpoints endpoints and /files/."""
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.test_jupyters3_fixtures import all_keys
-from tests.jupyterserver import call_api, jupyter_command, start_jupyter
+from tests.jupyterserver import JupyterServer, call_api, free_url, jupyter_command, start_jupyter
 from tests.jupyterserver import jupyter_env as server_env
 from tests.loopback import unused_port
 from tests.motoserver import REGION, MotoServer
@@ -103,9 +105,47 @@ def notebook(*sources: str) -> dict[str, Any]:
     }
 
 
+def page_config(server: Jupyter | JupyterServer, route: str) -> dict[str, Any]:
+    """The configuration a front-end page starts from (its jupyter-config-data)."""
+    status, page, _ = server.call("GET", route, raw=True)
+    assert status == 200
+    found = re.search(
+        rb'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S
+    )
+    assert found, page[:500]
+    return dict(json.loads(found.group(1)))
+
+
 def test_notebook_7_is_served(jupyter: Jupyter) -> None:
     status, page, _ = jupyter.call("GET", "/tree", raw=True)
     assert status == 200 and b"<html" in page.lower()
+
+
+def test_the_front_ends_start_at_the_root_of_the_bucket(jupyter: Jupyter) -> None:
+    # Not at the local folder Jupyter was started in (Notebook 7: "Directory not found").
+    assert page_config(jupyter, "/tree")["preferredPath"] == "/"
+    assert page_config(jupyter, "/lab")["preferredPath"] == "/"
+
+
+def test_the_front_ends_start_at_the_preferred_folder_of_the_bucket(
+    moto_auth: MotoServer, tmp_path: Path
+) -> None:
+    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    moto_auth.boto3_client().put_object(Bucket=bucket, Key="users/alice/work/", Body=b"")
+    port, url = free_url()
+    command = [
+        *server_command(port, "t", tmp_path, moto_auth, bucket),
+        "--JupyterS3.preferred_dir=work",
+        f"--ServerApp.preferred_dir={tmp_path}",  # a local folder: means nothing to JupyterS3
+    ]
+    server = start_jupyter(command, home=tmp_path, url=url, token="t")
+    try:
+        assert page_config(server, "/tree")["preferredPath"] == "/work"
+        assert page_config(server, "/lab")["preferredPath"] == "work"
+        assert "ServerApp.preferred_dir" in server.log_text()  # the warning says it is ignored
+    finally:
+        server.stop()
 
 
 def test_create_save_list_get(jupyter: Jupyter) -> None:
