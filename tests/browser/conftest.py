@@ -83,6 +83,11 @@ class Bucket:
         return path in self.keys(path)
 
 
+def text(multiline: str | list[str]) -> str:
+    """A notebook's multi-line string, stored as one string or a list of lines."""
+    return multiline if isinstance(multiline, str) else "".join(multiline)
+
+
 @dataclass
 class Front:
     """A front end's running server and its bucket."""
@@ -186,9 +191,11 @@ def _save_failure(request: pytest.FixtureRequest, ctx: Any) -> None:
             page.screenshot(path=str(FAILURES / f"{name}-{i}.png"), full_page=True)
         except Exception as e:  # a crashed page: say so, keep the others
             (FAILURES / f"{name}-{i}.txt").write_text(f"no screenshot: {e}\n")
-    if "front" in request.fixturenames:
-        server = request.getfixturevalue("front").server
-        shutil.copyfile(server.log_path, FAILURES / f"{name}-server.log")
+    for fixture in ("front", "hub"):  # the server's log
+        if fixture in request.fixturenames:
+            served = request.getfixturevalue(fixture)
+            log = served.server.log_path if fixture == "front" else served.log_path
+            shutil.copyfile(log, FAILURES / f"{name}-{fixture}.log")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Front
+from tests.browser.conftest import Front, text
 from tests.browser.ui import UIS, JupyterUI, wait_for
 
 pytestmark = pytest.mark.browser
@@ -57,11 +57,6 @@ def checkpoints(front: Front, path: str) -> list[dict[str, str]]:
     status, listed, _ = front.server.call("GET", f"/api/contents/{quote(path)}/checkpoints")
     assert status == 200
     return list(listed)
-
-
-def text(multiline: str | list[str]) -> str:
-    """A notebook's multi-line string, stored as one string or a list of lines."""
-    return multiline if isinstance(multiline, str) else "".join(multiline)
 
 
 def test_the_tree_opens_with_no_error(front: Front, ui: JupyterUI) -> None:
