@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from tornado.web import HTTPError
 
-from s3lite import NoSuchKey, ObjectSummary
+from s3lite import NoSuchKey, ObjectSummary, S3Error
 
 from .errors import checked_path, s3_errors
 from .models import Model, checkpoint_model, utc_seconds
@@ -115,28 +115,57 @@ class S3Checkpoints(AsyncCheckpoints):
     async def rename_all_checkpoints(self, old_path: str, new_path: str) -> None:
         """Move every checkpoint of ``old_path`` to ``new_path``: all copies, then
         one batched delete."""
+        moved = await self.copy_all_checkpoints(old_path, new_path)
+        await self.delete_checkpoint_objects(old_path, moved)
+
+    async def copy_all_checkpoints(self, old_path: str, new_path: str) -> list[ObjectSummary]:
+        """Copy every checkpoint of ``old_path`` to ``new_path`` and return the
+        originals; on failure the copies made are removed and the error says so."""
         old, new = self._path(old_path), self._path(new_path)
         store = self._store
-        with s3_errors("renaming checkpoints of", old):
+        with s3_errors("copying checkpoints of", old):
             stored = await self._stored(old)
-            if not stored:
-                return
+            attempted: list[str] = []
 
             def job(obj: ObjectSummary) -> Callable[[], Awaitable[None]]:
                 async def run() -> None:
                     cid = obj.key[len(self._layout.checkpoints_prefix(old)) :]
-                    await store.copy(obj.key, self._checkpoint_key(new, cid))
+                    key = self._checkpoint_key(new, cid)
+                    attempted.append(key)
+                    await store.copy(obj.key, key)
 
                 return run
 
             failures = await store.bounded([job(o) for o in stored])
             if failures:
+                cleanup = "the copies made were removed"
+                try:
+                    if await store.delete_keys(attempted):
+                        cleanup = "some of the copies made could not be removed"
+                except Exception:
+                    cleanup = "the copies made could not be removed"
+                first = failures[0]
+                status = first.status if isinstance(first, S3Error) and first.status else 500
                 raise HTTPError(
-                    500,
-                    f"Renamed {old} to {new}, but its checkpoints could not be moved: "
-                    f"{failures[0]}",
+                    status if 400 <= status < 600 else 500,
+                    f"Could not copy the checkpoints of {old} to {new} ({first}); "
+                    f"{old} is unchanged; {cleanup}",
                 )
-            await store.delete_keys([o.key for o in stored])
+            return stored
+
+    async def delete_checkpoint_objects(self, path: str, stored: list[ObjectSummary]) -> None:
+        """Delete these checkpoint objects of ``path`` (an error if any stays)."""
+        if not stored:
+            return
+        with s3_errors("deleting checkpoints of", path):
+            errors = await self._store.delete_keys([o.key for o in stored])
+        if errors:
+            first = errors[0]
+            raise HTTPError(
+                500,
+                f"Could not delete {len(errors)} of the {len(stored)} checkpoints of {path} "
+                f"(first: {first.key}: {first.code} {first.message})",
+            )
 
     async def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
         """Delete one checkpoint (404 if there is no such checkpoint)."""
@@ -152,8 +181,7 @@ class S3Checkpoints(AsyncCheckpoints):
         path = self._path(path)
         with s3_errors("deleting checkpoints of", path):
             stored = await self._stored(path)
-            if stored:
-                await self._store.delete_keys([o.key for o in stored])
+        await self.delete_checkpoint_objects(path, stored)
 
     async def list_checkpoints(self, path: str) -> list[Model]:
         """The checkpoints of ``path``, newest first."""

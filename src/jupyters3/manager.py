@@ -11,6 +11,8 @@ to a loop. Key layout and naming rules: see :mod:`jupyters3.paths`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import posixpath
 from datetime import datetime, timezone
@@ -34,7 +36,15 @@ from traitlets import (
     validate,
 )
 
-from s3lite import NoSuchBucket, ObjectInfo, S3Client, S3Error, TransportError
+from s3lite import (
+    NoSuchBucket,
+    NoSuchKey,
+    ObjectInfo,
+    PreconditionFailed,
+    S3Client,
+    S3Error,
+    TransportError,
+)
 
 from .auth import JupyterS3Authentication, JupyterS3DefaultAuthentication
 from .checkpoints import S3Checkpoints
@@ -63,12 +73,25 @@ from .paths import (
     normalize_prefix,
     split,
 )
-from .store import PartialDeleteError, S3Store, TreeCopyError
+from .store import (
+    DIRECTORY_CONTENT_TYPE,
+    MoveIncompleteError,
+    PartialDeleteError,
+    S3Store,
+    TreeCopyError,
+    TreeLeftoversError,
+)
 from .uploads import ChunkedUploads, Upload, chunk_number, maybe_off_loop
 
 __all__ = ["JupyterS3"]
 
 MiB = 1024 * 1024
+# Set while new_untitled claims a name: new objects are written with If-None-Match: *.
+_claiming: contextvars.ContextVar[bool] = contextvars.ContextVar("_claiming", default=False)
+# Times a rename copies a file again that was saved at its old name meanwhile.
+_MOVE_ATTEMPTS = 3
+# Names new_untitled tries before it gives up (each after a fresh listing).
+_CLAIM_ATTEMPTS = 10
 
 
 class JupyterS3(AsyncContentsManager):
@@ -589,13 +612,18 @@ class JupyterS3(AsyncContentsManager):
 
     async def _check_new_name(self, path: str, *, as_dir: bool) -> None:
         """A new file or folder at ``path`` needs an existing parent folder, and no
-        folder (for a file) or file (for a folder) of the same name."""
+        folder (for a file) or file (for a folder) of the same name. Checkpoints
+        left at the name of a new file (by a file deleted before) are not its own:
+        they go first."""
         parent, _ = split(path)
 
         async def clash() -> bool:
             if as_dir:
                 return await self.store.head(self.layout.file_key(path)) is not None
-            return (await self.store.probe_dir(path))[0]
+            is_dir, leftovers = await self.store.probe_name(path)
+            if leftovers and not is_dir:
+                await self._checkpoints.delete_all_checkpoints(path)
+            return is_dir
 
         async def parent_exists() -> bool:
             return (await self.store.probe_dir(parent))[0] if parent else True
@@ -610,16 +638,37 @@ class JupyterS3(AsyncContentsManager):
 
     async def _write_file(self, path: str, data: bytes, content_type: str) -> None:
         key = self.layout.file_key(path)
-        if await self.store.head(key) is None:
-            await self._check_new_name(path, as_dir=False)
-        await self.store.write(key, data, content_type)
+        if await self.store.head(key) is not None:
+            if _claiming.get():
+                raise HTTPError(409, f"{path} was taken meanwhile")
+            await self.store.write(key, data, content_type)
+            return
+        await self._check_new_name(path, as_dir=False)
+        claim = "*" if _claiming.get() else None
+        written = await self.store.write(key, data, content_type, if_none_match=claim)
+        # A folder made at this name at the same moment: the folder wins, this
+        # file withdraws (only the version written here), so both never exist.
+        if await self.store.dir_exists(path):
+            with contextlib.suppress(S3Error):
+                await self.store.delete(key, if_match=written.etag)
+            raise HTTPError(409, f"A folder was created at {path} at the same moment")
 
     async def _make_dir(self, path: str) -> None:
         if path == "" or (await self.store.probe_dir(path))[0]:
+            if _claiming.get():
+                raise HTTPError(409, f"{path} was taken meanwhile")
             self.log.debug("Directory %r already exists", path)
             return
         await self._check_new_name(path, as_dir=True)
-        await self.store.make_dir_marker(path)
+        marker = self.layout.dir_prefix(path)
+        claim = "*" if _claiming.get() else None
+        written = await self.store.write(marker, b"", DIRECTORY_CONTENT_TYPE, if_none_match=claim)
+        # A file saved at this name at the same moment: the folder withdraws too
+        # (so, at worst, both creations fail and neither exists; never both).
+        if await self.store.head(self.layout.file_key(path)) is not None:
+            with contextlib.suppress(S3Error):
+                await self.store.delete(marker, if_match=written.etag)
+            raise HTTPError(400, f"Not a directory: {path} is a file")
 
     # -- chunked uploads -------------------------------------------------------
 
@@ -682,15 +731,16 @@ class JupyterS3(AsyncContentsManager):
         path = self._normalize(path)
         if not path:
             raise HTTPError(400, "Can't delete root")
-        if await self._delete(path) == "file":
-            await self._checkpoints.delete_all_checkpoints(path)
+        await self._delete(path, checkpoints=True)
         self._emit("delete", path)
 
     async def delete_file(self, path: str) -> None:
         """Delete the file or folder at ``path``."""
         await self._delete(self._normalize(path))
 
-    async def _delete(self, path: str) -> str:
+    async def _delete(self, path: str, *, checkpoints: bool = False) -> str:
+        """Delete a file (its ``checkpoints`` first, so a failure midway leaves the
+        file, never its checkpoints alone) or a folder."""
         if not path:
             raise HTTPError(400, "Can't delete root")
         if not self.allow_hidden and is_hidden_path(path):
@@ -698,9 +748,16 @@ class JupyterS3(AsyncContentsManager):
         with self._s3_errors("deleting", path):
             key = self.layout.file_key(path)
             if await self.store.head(key) is not None:
+                if checkpoints:
+                    await self._checkpoints.delete_all_checkpoints(path)
                 await self.store.delete(key)
                 return "file"
-            if not (await self.store.probe_dir(path))[0]:
+            is_dir, leftovers = await self.store.probe_name(path)
+            if not is_dir and leftovers and checkpoints:
+                # the checkpoints of a file deleted before: finish that cleanup
+                await self._checkpoints.delete_all_checkpoints(path)
+                return "file"
+            if not is_dir:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
             if not self.always_delete_dir and not (await self.store.list_dir(path)).empty:
                 raise HTTPError(400, f"Directory {path} not empty")
@@ -720,15 +777,14 @@ class JupyterS3(AsyncContentsManager):
     async def rename(self, old_path: str, new_path: str) -> None:
         """Rename a file (and its checkpoints) or a folder (and everything in it)."""
         old, new = self._normalize(old_path), self._normalize(new_path)
-        if await self._rename(old, new) == "file":
-            await self._checkpoints.rename_all_checkpoints(old, new)
+        await self._rename(old, new, checkpoints=True)
         self._emit("rename", new, old)
 
     async def rename_file(self, old_path: str, new_path: str) -> None:
         """Rename a file or folder (server-side copies, then deletes)."""
         await self._rename(self._normalize(old_path), self._normalize(new_path))
 
-    async def _rename(self, old: str, new: str) -> str | None:
+    async def _rename(self, old: str, new: str, *, checkpoints: bool = False) -> str | None:
         if old == new:
             return None
         if not old or not new:
@@ -743,16 +799,62 @@ class JupyterS3(AsyncContentsManager):
             info = await self.store.head(old_key)
             if info is None and not (await self.store.probe_dir(old))[0]:
                 raise HTTPError(404, f"File or directory does not exist: {old}")
-            if await self.store.head(new_key) is not None or (await self.store.probe_dir(new))[0]:
+            new_is_dir, leftovers = await self.store.probe_name(new)
+            taken = new_is_dir or await self.store.head(new_key) is not None
+            # (a folder rename that copied everything but could not finish is
+            # finished by the same rename again)
+            if taken and not (
+                info is None and new_is_dir and await self.store.can_resume_move(old, new)
+            ):
                 raise HTTPError(409, f"File already exists: {new}")
             parent, _ = split(new)
             if parent and not (await self.store.probe_dir(parent))[0]:
                 raise HTTPError(404, f"No such directory: {parent}")
             if info is not None:
-                await self.store.move(old_key, new_key, size=info.size)
+                if leftovers:  # not the new name's own: checkpoints belong to their file
+                    await self._checkpoints.delete_all_checkpoints(new)
+                await self._move_file(old, new, info, checkpoints=checkpoints)
                 return "file"
             await self._move_tree(old, new)
             return "directory"
+
+    async def _move_file(self, old: str, new: str, info: ObjectInfo, *, checkpoints: bool) -> None:
+        """Copy the file (and its checkpoints), then delete the old checkpoints and
+        last the old file, only as copied (``If-Match``): a save at the old name
+        meanwhile is copied again, never lost; a failure midway leaves the old
+        file whole (and no checkpoints without their file)."""
+        old_key, new_key = self.layout.file_key(old), self.layout.file_key(new)
+        await self.store.copy(old_key, new_key, size=info.size)
+        if checkpoints:
+            try:
+                moved = await self._checkpoints.copy_all_checkpoints(old, new)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self.store.delete(new_key)
+                raise
+            await self._checkpoints.delete_checkpoint_objects(old, moved)
+        etag, raced = info.etag, False
+        for _ in range(_MOVE_ATTEMPTS):
+            try:
+                await self.store.delete(old_key, if_match=etag)
+                break
+            except NoSuchKey:
+                break
+            except PreconditionFailed:
+                raced = True
+                again = await self.store.head(old_key)
+                if again is None:
+                    break
+                await self.store.copy(old_key, new_key, size=again.size)
+                etag = again.etag
+        else:
+            raise HTTPError(
+                409,
+                f"{old} kept changing while it was renamed: its latest content is at {new}, "
+                f"and {old} is still there too",
+            )
+        if checkpoints and raced:  # a save at the old name meanwhile made its first checkpoint
+            await self._checkpoints.delete_all_checkpoints(old)
 
     async def _copy_tree(self, src: str, dst: str, verb: str) -> None:
         """Copy folder ``src`` to ``dst``; on failure the error says that ``src`` is
@@ -778,13 +880,15 @@ class JupyterS3(AsyncContentsManager):
             await self.store.move_tree(old, new)
         except TreeCopyError as e:
             raise self._tree_copy_error(e, "rename") from None
-        except PartialDeleteError as e:
+        except MoveIncompleteError as e:
             raise HTTPError(
                 500,
-                f"Renamed folder {old} to {new}, but {len(e.errors)} of its {e.total} "
-                f"objects could not be deleted from {old} (first: {e.errors[0].key}: "
-                f"{e.errors[0].code})",
+                f"Could not finish renaming folder {old} to {new}: {e}. "
+                f"Renaming {old} to {new} again finishes it.",
             ) from None
+        except TreeLeftoversError as e:
+            self._emit("rename", new, old)
+            raise HTTPError(409, f"Renamed folder {old} to {new}, but {e}") from None
 
     # -- copy ------------------------------------------------------------------
 
@@ -855,6 +959,47 @@ class JupyterS3(AsyncContentsManager):
         return dest
 
     # -- naming ----------------------------------------------------------------
+
+    async def new_untitled(self, path: str = "", type: str = "", ext: str = "") -> Model:
+        """A new untitled file, notebook or folder in folder ``path``, named as
+        jupyter_server names them; the name is claimed atomically (written with
+        ``If-None-Match: *``; taken meanwhile, the next name is tried), so two
+        "New" clicks at once make two, never one edited by both."""
+        path = self._normalize(path)
+        if not isinstance(type, str) or not isinstance(ext, str):
+            raise HTTPError(400, "'type' and 'ext' must be strings")
+        if not await self.dir_exists(path):
+            raise HTTPError(404, f"No such directory: {path}")
+        model: Model = {"type": type or ("notebook" if ext == ".ipynb" else "file")}
+        insert = ""
+        if model["type"] == "directory":
+            untitled, insert = self.untitled_directory, " "
+        elif model["type"] == "notebook":
+            untitled, ext = self.untitled_notebook, ".ipynb"
+        elif model["type"] == "file":
+            untitled = self.untitled_file
+        else:
+            raise HTTPError(400, f"Unexpected model type: {model['type']!r}")
+        token = _claiming.set(True)
+        try:
+            for _ in range(_CLAIM_ATTEMPTS):
+                name = await self.increment_filename(untitled + ext, path, insert=insert)
+                try:
+                    return await self.new(dict(model), join(path, name))  # type: ignore[no-untyped-call, no-any-return]
+                except HTTPError as e:
+                    if e.status_code != 409:
+                        raise
+                    # taken by another request since the listing: the next name
+        finally:
+            _claiming.reset(token)
+        raise HTTPError(409, f"Could not find a free untitled name in {path or 'the root folder'}")
+
+    async def update(self, model: Model, path: str) -> Model:
+        """Rename ``path`` to ``model["path"]`` (a PATCH)."""
+        new_path = model.get("path", path) if isinstance(model, dict) else None
+        if not isinstance(new_path, str):
+            raise HTTPError(400, "The new path ('path') must be a string")
+        return await super().update(model, path)  # type: ignore[no-untyped-call, no-any-return]
 
     async def increment_filename(self, filename: str, path: str = "", insert: str = "") -> str:
         """A name unique in folder ``path`` (``Untitled1.ipynb``, ``a-Copy2.txt``...),

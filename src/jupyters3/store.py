@@ -11,8 +11,9 @@ HTTP errors of the contents API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass, field
 from typing import Any
 
 from s3lite import (
@@ -23,13 +24,28 @@ from s3lite import (
     ObjectSummary,
     PutResult,
     S3Client,
+    S3Error,
     S3Object,
 )
 from s3lite.transport import BodySink
 
-from .paths import DirListing, KeyLayout, classify_listing, probe_says_exists
+from .paths import (
+    DirListing,
+    KeyLayout,
+    PathError,
+    classify_listing,
+    probe_says_exists,
+    too_long,
+)
 
-__all__ = ["PartialDeleteError", "S3Store", "TreeCopyError"]
+__all__ = [
+    "MoveIncompleteError",
+    "PartialDeleteError",
+    "S3Store",
+    "TreeCopy",
+    "TreeCopyError",
+    "TreeLeftoversError",
+]
 
 DIRECTORY_CONTENT_TYPE = "application/x-directory"
 
@@ -58,6 +74,36 @@ class PartialDeleteError(Exception):
             f"(first: {first.key}: {first.code} {first.message})"
         )
         self.path, self.errors, self.total = path, errors, total
+
+
+class MoveIncompleteError(Exception):
+    """A folder move copied everything to ``new`` but could not delete ``left``
+    of the ``total`` objects still at ``old``: moving it again finishes it."""
+
+    def __init__(self, old: str, new: str, left: int, total: int, cause: str) -> None:
+        super().__init__(
+            f"copied to {new}; {left} of {total} old objects are still at {old} ({cause})"
+        )
+        self.old, self.new, self.left, self.total, self.cause = old, new, left, total, cause
+
+
+class TreeLeftoversError(Exception):
+    """A folder move finished, but objects it must not or could not move stayed at
+    ``old``: ``left`` holds ``(key, why)`` pairs."""
+
+    def __init__(self, old: str, new: str, left: list[tuple[str, str]]) -> None:
+        key, why = left[0]
+        super().__init__(f"{len(left)} objects stayed at {old} (first: {key!r}: {why})")
+        self.old, self.new, self.left = old, new, left
+
+
+@dataclass
+class TreeCopy:
+    """What a tree copy did: the source objects it copied, by key (as listed, with
+    the ETag it copied), and the ones it left alone (``(key, why)``)."""
+
+    copied: dict[str, ObjectSummary] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 class S3Store:
@@ -130,6 +176,15 @@ class S3Store:
         )
         return probe_says_exists(prefix, entries), marker
 
+    async def probe_name(self, path: str) -> tuple[bool, bool]:
+        """Whether ``path`` is a folder, and whether checkpoints of a file of that
+        name are stored there (one request of at most two entries)."""
+        prefix = self.layout.dir_prefix(path)
+        entries = await self.first_entries(prefix, 2)
+        checkpoints = self.layout.checkpoints_prefix(path)
+        leftovers = any(isinstance(e, CommonPrefix) and e.prefix == checkpoints for e in entries)
+        return probe_says_exists(prefix, entries), leftovers
+
     async def dir_exists(self, path: str) -> bool:
         """Whether the folder ``path`` exists (a marker, or any key under it)."""
         return (await self.probe_dir(path))[0]
@@ -200,9 +255,9 @@ class S3Store:
             self.bucket, src_key, self.bucket, dst_key, size=size, **self.write_args()
         )
 
-    async def delete(self, key: str) -> None:
-        """Delete one object."""
-        await self.s3.delete_object(self.bucket, key)
+    async def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Delete one object (only if its ETag is still ``if_match``, when given)."""
+        await self.s3.delete_object(self.bucket, key, if_match=if_match)
 
     async def delete_keys(self, keys: list[str]) -> list[DeleteError]:
         """Delete objects in batches; returns the keys S3 could not delete."""
@@ -253,39 +308,124 @@ class S3Store:
         await asyncio.gather(*(run(job) for job in jobs))
         return failures
 
-    async def copy_tree(self, src: str, dst: str) -> list[ObjectSummary]:
-        """Copy every key under folder ``src`` to folder ``dst``, server-side, with
-        bounded concurrency. On failure the partial copy is removed and
-        :class:`TreeCopyError` says how far that went. Returns the source objects."""
-        objects = await self.objects_under(self.layout.dir_prefix(src))
+    def _movable(
+        self, objects: Iterable[ObjectSummary], prefix: str
+    ) -> tuple[list[ObjectSummary], list[tuple[str, str]]]:
+        """Split listed objects into those a key may be built from and the rest
+        (keys from listings are untrusted: see :meth:`KeyLayout.tree_key_problem`)."""
+        safe: list[ObjectSummary] = []
+        skipped: list[tuple[str, str]] = []
+        for obj in objects:
+            problem = self.layout.tree_key_problem(obj.key, prefix)
+            if problem is None:
+                safe.append(obj)
+            else:
+                skipped.append((obj.key, problem))
+        return safe, skipped
+
+    def _check_move_lengths(self, objects: list[ObjectSummary], src: str, dst: str) -> None:
+        longest = self.layout.move_too_long((o.key for o in objects), src, dst)
+        if longest is not None:
+            raise PathError(
+                too_long(self.layout.move_key(longest, src, dst)[len(self.layout.prefix) :])
+            )
+
+    async def _copy_objects(
+        self, objects: list[ObjectSummary], src: str, dst: str
+    ) -> tuple[list[str], list[BaseException], list[str]]:
+        """Copy ``objects`` from folder ``src`` to ``dst``: (copied, failures,
+        attempted), the last being every key a copy was sent for (S3 may have
+        applied one whose answer was lost)."""
         copied: list[str] = []
+        attempted: list[str] = []
 
         def job(obj: ObjectSummary) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
                 dst_key = self.layout.move_key(obj.key, src, dst)
+                attempted.append(dst_key)
                 await self.copy(obj.key, dst_key, size=obj.size)
                 copied.append(dst_key)
 
             return run
 
         failures = await self.bounded([job(o) for o in objects])
+        return copied, failures, attempted
+
+    async def copy_tree(self, src: str, dst: str) -> TreeCopy:
+        """Copy every key under folder ``src`` to folder ``dst``, server-side, with
+        bounded concurrency. Keys no write may be built from are skipped; new keys
+        too long for S3 are a :class:`PathError` before the first copy. On failure
+        the partial copy is removed and :class:`TreeCopyError` says how far that went."""
+        prefix = self.layout.dir_prefix(src)
+        safe, skipped = self._movable(await self.objects_under(prefix), prefix)
+        self._check_move_lengths(safe, src, dst)
+        copied, failures, attempted = await self._copy_objects(safe, src, dst)
         if failures:
             cleanup = "the partial copy was removed"
             try:
-                if await self.delete_keys(copied):
+                if await self.delete_keys(attempted):
                     cleanup = f"some of the {len(copied)} copied objects could not be removed"
             except Exception:
                 cleanup = f"the {len(copied)} copied objects could not be removed"
-            raise TreeCopyError(src, dst, len(copied), len(objects), failures[0], cleanup)
-        return objects
+            raise TreeCopyError(src, dst, len(copied), len(safe), failures[0], cleanup)
+        return TreeCopy({o.key: o for o in safe}, skipped)
 
-    async def move_tree(self, old: str, new: str) -> None:
-        """Move folder ``old`` to ``new``: copy the tree, then delete the originals
-        (:class:`PartialDeleteError` if some could not be deleted)."""
-        objects = await self.copy_tree(old, new)
-        errors = await self.delete_keys([o.key for o in objects])
+    async def move_tree(self, old: str, new: str, *, rounds: int = 3) -> None:
+        """Move folder ``old`` to ``new``: copy the tree, list ``old`` again and copy
+        what was added or changed meanwhile (up to ``rounds`` times), then delete
+        exactly the keys whose ETag is still the one copied.
+
+        :class:`TreeCopyError`: nothing moved. :class:`MoveIncompleteError`: all is
+        at ``new`` but some is still at ``old`` (moving again finishes).
+        :class:`TreeLeftoversError`: moved, but objects stayed at ``old`` (names no
+        write may be built from, or changing while the move ended)."""
+        prefix = self.layout.dir_prefix(old)
+        done = await self.copy_tree(old, new)
+        copied = done.copied
+        current: dict[str, ObjectSummary] = {}
+        for _ in range(rounds):
+            current = {o.key: o for o in await self.objects_under(prefix)}
+            safe, _skipped = self._movable(current.values(), prefix)
+            stragglers = [o for o in safe if o.key not in copied or copied[o.key].etag != o.etag]
+            if not stragglers:
+                break
+            self._check_move_lengths(stragglers, old, new)
+            _, failures, _ = await self._copy_objects(stragglers, old, new)
+            if failures:
+                raise MoveIncompleteError(old, new, len(current), len(current), str(failures[0]))
+            copied.update((o.key, o) for o in stragglers)
+        done_keys = [k for k, o in current.items() if k in copied and copied[k].etag == o.etag]
+        try:
+            errors = await self.delete_keys(done_keys)
+        except S3Error as e:
+            raise MoveIncompleteError(old, new, len(current), len(current), str(e)) from None
+        left = len(current) - len(done_keys) + len(errors)
         if errors:
-            raise PartialDeleteError(old, errors, len(objects))
+            first = errors[0]
+            raise MoveIncompleteError(
+                old, new, left, len(current), f"first: {first.key}: {first.code}"
+            )
+        moved = set(done_keys)
+        stayed: list[tuple[str, str]] = []
+        for key in current:
+            problem = self.layout.tree_key_problem(key, prefix)
+            if problem is not None:
+                stayed.append((key, f"no key may be built from its name: {problem}"))
+            elif key not in moved:
+                stayed.append((key, "it kept changing while the folder was moved"))
+        if stayed:
+            raise TreeLeftoversError(old, new, stayed)
+
+    async def can_resume_move(self, old: str, new: str) -> bool:
+        """Whether folder ``new`` holds a copy of every object of folder ``old``
+        (same relative key and ETag): what a move that copied all but failed to
+        delete leaves, so moving again finishes it."""
+        old_prefix = self.layout.dir_prefix(old)
+        sources, _ = self._movable(await self.objects_under(old_prefix), old_prefix)
+        targets = {o.key: o.etag for o in await self.objects_under(self.layout.dir_prefix(new))}
+        return bool(sources) and all(
+            targets.get(self.layout.move_key(o.key, old, new)) == o.etag for o in sources
+        )
 
     async def delete_tree(self, path: str) -> None:
         """Delete folder ``path`` with everything in it (batched)."""

@@ -64,7 +64,6 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 @pytest.mark.parametrize("operation", ["rename", "copy"])
 async def test_keys_with_dot_segments_never_build_a_write(
     alice: JupyterS3, plain_proxy: S3Proxy, moto: MotoServer, bucket: str, operation: str
@@ -144,7 +143,6 @@ async def test_paths_too_long_answer_400_before_any_request(
     assert failures == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_rename_to_keys_too_long_is_refused_before_the_first_copy(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:

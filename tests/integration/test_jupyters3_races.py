@@ -64,7 +64,6 @@ async def error_of(awaitable: object) -> HTTPError:
 # -- renames racing saves ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_save_into_a_folder_being_renamed_is_not_lost(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -85,7 +84,6 @@ async def test_save_into_a_folder_being_renamed_is_not_lost(
     assert all_keys(moto_auth, auth_bucket, "src") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_notebook_saved_while_being_renamed_is_not_lost(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -103,7 +101,6 @@ async def test_notebook_saved_while_being_renamed_is_not_lost(
 # -- checkpoints belong to their file ---------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_new_notebook_does_not_inherit_orphaned_checkpoints(
     pcm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -119,7 +116,6 @@ async def test_new_notebook_does_not_inherit_orphaned_checkpoints(
     assert await content_of(pcm, "n.ipynb") == "new"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_failed_delete_leaves_no_orphans_and_its_retry_finishes(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -136,7 +132,6 @@ async def test_failed_delete_leaves_no_orphans_and_its_retry_finishes(
     assert all_keys(moto_auth, auth_bucket) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_failed_rename_leaves_no_phantom_folder_and_its_retry_finishes(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -152,7 +147,6 @@ async def test_failed_rename_leaves_no_phantom_folder_and_its_retry_finishes(
     assert [k for k in all_keys(moto_auth, auth_bucket) if k.startswith("p.ipynb")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_leftover_checkpoints_are_no_folder_and_delete_clears_them(
     pcm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -167,7 +161,6 @@ async def test_leftover_checkpoints_are_no_folder_and_delete_clears_them(
 # -- half-failed folder renames say where things are, and a retry completes ------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_half_failed_folder_rename_says_exactly_where_things_are(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -184,7 +177,6 @@ async def test_half_failed_folder_rename_says_exactly_where_things_are(
     assert [await content_of(pcm, f"new/f{i}.txt") for i in range(5)] == list("01234")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_folder_copy_whose_answer_was_lost_is_removed_too(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -203,19 +195,23 @@ async def test_folder_copy_whose_answer_was_lost_is_removed_too(
 # -- names are claimed atomically -------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 @pytest.mark.parametrize("type_", ["notebook", "file", "directory"])
-async def test_concurrent_new_untitled_get_distinct_names(
-    pcm: JupyterS3, moto_auth: MotoServer, auth_bucket: str, type_: str
+async def test_new_untitled_claims_its_name_atomically(
+    pcm: JupyterS3, auth_proxy: S3Proxy, type_: str
 ) -> None:
-    models = await asyncio.gather(*(pcm.new_untitled(type=type_) for _ in range(4)))
-    paths = [m["path"] for m in models]
-    assert len(set(paths)) == 4, paths
+    """The first "New" has chosen its name and is writing (held); a second one
+    chooses the same name and writes it first. The first must not overwrite it."""
+    held = auth_proxy.hold_next(kind("PutObject"))
+    first = asyncio.ensure_future(pcm.new_untitled(type=type_))
+    await held.arrived()
+    second = await pcm.new_untitled(type=type_)
+    held.release()
+    paths = [(await first)["path"], second["path"]]
+    assert len(set(paths)) == 2, paths
     listing = (await pcm.get(""))["content"]
     assert sorted(m["path"] for m in listing) == sorted(paths)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_file_and_folder_of_one_name_created_at_once_never_both_exist(
     pcm: JupyterS3, auth_proxy: S3Proxy
 ) -> None:

@@ -65,7 +65,7 @@ async def test_tree_copy_move_delete(proxied: S3Store, moto_auth: MotoServer) ->
         await store.write(store.layout.file_key(name), name.encode(), "text/plain")
     await store.make_dir_marker("src")
     copied = await store.copy_tree("src", "dst")
-    assert len(copied) == len(names) + 1
+    assert len(copied.copied) == len(names) + 1
     await store.move_tree("dst", "moved")
     keys = all_keys(moto_auth, store.bucket)
     assert sorted(k for k in keys if k.startswith("p/moved/")) == sorted(
