@@ -11,10 +11,12 @@ to a loop. Key layout and naming rules: see :mod:`jupyters3.paths`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import hashlib
 import posixpath
+import weakref
 from datetime import datetime, timezone
 from typing import Any
 
@@ -92,6 +94,21 @@ _claiming: contextvars.ContextVar[bool] = contextvars.ContextVar("_claiming", de
 _MOVE_ATTEMPTS = 3
 # Names new_untitled tries before it gives up (each after a fresh listing).
 _CLAIM_ATTEMPTS = 10
+
+
+def _abort_uploads_at_exit(ref: weakref.ReferenceType[JupyterS3]) -> None:
+    manager = ref()
+    if manager is None or not manager._uploads.active:
+        return
+
+    async def abort() -> None:
+        await asyncio.wait_for(manager._uploads.abort_all(manager.store), 30)
+        await manager.s3.close()
+
+    try:
+        asyncio.run(abort())
+    except Exception as e:
+        manager.log.warning("jupyters3: could not abort the uploads in progress: %s", e)
 
 
 class JupyterS3(AsyncContentsManager):
@@ -200,6 +217,8 @@ class JupyterS3(AsyncContentsManager):
         self._client: S3Client | None = None
         self._store: S3Store | None = None
         self._uploads = ChunkedUploads(self.log)
+        self._reaper: asyncio.Task[None] | None = None
+        self._exit_hook = False
         super().__init__(**kwargs)
         use_kernel_env(self)
         if self.startup_check:
@@ -270,6 +289,9 @@ class JupyterS3(AsyncContentsManager):
 
     async def close(self) -> None:
         """Close the S3 client's connections (for embedding and tests)."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         if self._client is not None:
             await self._client.close()
 
@@ -694,6 +716,7 @@ class JupyterS3(AsyncContentsManager):
         async def check_new_file(path: str) -> None:
             await self._check_new_name(path, as_dir=False)
 
+        self._watch_uploads()
         upload = await self._uploads.save_chunk(
             self.store,
             model,
@@ -711,6 +734,26 @@ class JupyterS3(AsyncContentsManager):
         )
         self._emit("save", path)
         return saved
+
+    def _watch_uploads(self) -> None:
+        """While uploads are in progress, reap idle ones every so often (even when
+        no other upload comes to trigger it), and abort what is left when the
+        process exits cleanly (Jupyter stops on SIGINT and SIGTERM)."""
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_periodically())
+        if not self._exit_hook:
+            self._exit_hook = True
+            atexit.register(_abort_uploads_at_exit, weakref.ref(self))
+
+    async def _reap_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.05, min(self.upload_timeout / 2, 60.0)))
+            try:
+                await self._uploads.reap(self.store, self.upload_timeout)
+            except Exception as e:  # the next round tries again
+                self.log.warning("jupyters3: looking for idle uploads failed: %s", e)
+            if not self._uploads.active:
+                return
 
     def _upload_model(self, path: str, upload: Upload) -> Model:
         model = file_model(

@@ -141,6 +141,17 @@ class ChunkedUploads:
             self._uploads.pop(path, None)
         return upload
 
+    @property
+    def active(self) -> int:
+        """How many uploads are in progress."""
+        return len(self._uploads)
+
+    async def abort_all(self, store: S3Store) -> None:
+        """Abort every upload in progress (at shutdown: no parts are left behind)."""
+        for path, upload in list(self._uploads.items()):
+            del self._uploads[path]
+            await self._abort(store, upload, path)
+
     async def reap(self, store: S3Store, timeout: float) -> None:
         """Abort every upload idle for more than ``timeout`` seconds."""
         now = time.monotonic()

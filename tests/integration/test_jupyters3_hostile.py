@@ -185,3 +185,18 @@ async def test_invalid_notebooks_are_refused_in_words(
     assert message.startswith("Invalid notebook bad.ipynb: ") and words in message, message
     assert not any(internal in message for internal in INTERNALS), message
     assert not await pcm.file_exists("bad.ipynb")
+
+
+async def test_bad_values_in_request_bodies_are_400(pcm: JupyterS3) -> None:
+    """What jupyter_server's handlers pass on unchecked (``{"path": null}`` in a
+    PATCH, ``"ext": 5`` in a POST) is refused by the manager, not a 500."""
+    await pcm.save(text("x"), "a.txt")
+    for call in (
+        lambda: pcm.update({"path": None}, "a.txt"),
+        lambda: pcm.update({"path": 5}, "a.txt"),
+        lambda: pcm.new_untitled(ext=5),  # type: ignore[arg-type]
+        lambda: pcm.new_untitled(type=["file"]),  # type: ignore[arg-type]
+    ):
+        status, _ = await status_and_message(call())
+        assert status == 400
+    assert await pcm.file_exists("a.txt")

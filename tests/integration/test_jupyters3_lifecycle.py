@@ -43,7 +43,6 @@ def multipart_uploads(server: MotoServer, bucket: str) -> list[str]:
     return [u["Key"] for u in answer.get("Uploads", [])]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 async def test_idle_upload_is_aborted_without_another_upload(
     cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -55,7 +54,6 @@ async def test_idle_upload_is_aborted_without_another_upload(
     await wait_until(lambda: not multipart_uploads(moto_auth, auth_bucket), timeout=30)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: not fixed yet")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_clean_shutdown_aborts_uploads_in_progress(
     moto_auth: MotoServer, auth_bucket: str, tmp_path: Path, sig: signal.Signals
