@@ -65,7 +65,7 @@ class S3FilesHandler(JupyterHandler):
         store = getattr(cm, "store", None)
         if not isinstance(store, S3Store):
             raise web.HTTPError(500, "S3FilesHandler needs JupyterS3 as the contents manager")
-        api_path = checked_path(path)
+        api_path = checked_path(path, store.layout)
         if not api_path or (not cm.allow_hidden and is_hidden_path(api_path)):
             raise web.HTTPError(404)
         key = store.layout.file_key(api_path)

@@ -12,9 +12,10 @@ from tornado.web import HTTPError
 from jupyters3 import JupyterS3
 from tests.faultproxy import S3Proxy
 from tests.integration.test_jupyters3_fixtures import all_keys, auth_proxy, make_manager
+from tests.integration.test_jupyters3_server import Jupyter, jupyter
 from tests.motoserver import MotoServer
 
-__all__ = ["auth_proxy"]
+__all__ = ["auth_proxy", "jupyter"]
 
 WRITES = {"PutObject", "CopyObject", "UploadPart", "UploadPartCopy", "CreateMultipartUpload"}
 
@@ -141,6 +142,26 @@ async def test_paths_too_long_answer_400_before_any_request(
         if auth_proxy.total:
             failures[name] = f"{failures.get(name, '')} after {dict(auth_proxy.counts)}"
     assert failures == {}
+
+
+def test_paths_too_long_over_http_are_400(jupyter: Jupyter) -> None:
+    """The same through a real Jupyter server, with the endpoints that call the
+    manager indirectly: /files/, checkpoints, trust."""
+    jupyter.contents("PUT", "short.txt", text("x"))
+    path = "/" + LONG
+    for method, url, body in [
+        ("GET", "/files" + path, None),
+        ("HEAD", "/files" + path, None),
+        ("GET", "/api/contents" + path, None),
+        ("PUT", "/api/contents" + path, text("x")),
+        ("DELETE", "/api/contents" + path, None),
+        ("PATCH", "/api/contents/short.txt", {"path": LONG}),
+        ("GET", "/api/contents" + path + "/checkpoints", None),
+        ("POST", "/api/contents" + path + "/checkpoints", None),
+        ("POST", "/api/contents" + path + "/trust", None),
+    ]:
+        status = jupyter.call(method, url, body, raw=True)[0]
+        assert status == 400, (method, url[:40], status)
 
 
 async def test_rename_to_keys_too_long_is_refused_before_the_first_copy(
