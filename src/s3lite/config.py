@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checksums import CHECKSUM_MODES, ChecksumMode
 from .errors import S3Error
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "load_shared_config",
     "parse_shared_file",
     "parse_sso_sessions",
+    "resolve_checksum_mode",
     "resolve_profile",
     "resolve_region",
 ]
@@ -198,3 +200,29 @@ def resolve_region(
     name, _ = resolve_profile(profile, env)
     region = load_shared_config(env).profile(name).get("region")
     return region or None
+
+
+def resolve_checksum_mode(
+    setting: str,
+    explicit: str | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    default: ChecksumMode,
+) -> ChecksumMode:
+    """``request_checksum_calculation`` or ``response_checksum_validation`` (``setting``):
+    ``explicit``, else ``AWS_<SETTING>``, else the profile's ``setting`` key, else ``default``."""
+    env = _env(environ)
+    source, value = "argument", explicit
+    if not value and env.get(f"AWS_{setting.upper()}"):
+        source, value = f"AWS_{setting.upper()}", env[f"AWS_{setting.upper()}"]
+    if not value:
+        name, _ = resolve_profile(profile, env)
+        source = f"{setting} of profile {name!r}"
+        value = load_shared_config(env).profile(name).get(setting)
+    if not value:
+        return default
+    for mode in CHECKSUM_MODES:
+        if value.strip().lower() == mode:
+            return mode
+    raise ConfigError(f"{source} must be when_supported or when_required, not {value!r}")

@@ -645,9 +645,16 @@ class Transport:
             pool = self._pools[loop] = _LoopPool(loop)
         return pool
 
-    async def send(self, request: Request, *, sink: BodySink | None = None) -> Response:
+    async def send(
+        self,
+        request: Request,
+        *,
+        sink: BodySink | None = None,
+        on_head: Callable[[dict[str, str]], object] | None = None,
+    ) -> Response:
         """Send ``request`` and return the response. With ``sink``, a 2xx body is
-        passed to ``sink`` chunk by chunk instead of being collected."""
+        passed to ``sink`` chunk by chunk instead of being collected; ``on_head`` gets
+        the headers of such a response before its first chunk."""
         if self._closed:
             raise RuntimeError("s3lite Transport is closed")
         loop = asyncio.get_running_loop()
@@ -676,14 +683,14 @@ class Transport:
         if conn is None:
             conn = await self._connect(host)
         try:
-            return await self._exchange(conn, head, body, body_len, request.method, sink)
+            return await self._exchange(conn, head, body, body_len, request.method, sink, on_head)
         except _Stale:
             pass
         # The server closed the reused connection before answering: resend once,
         # on a fresh connection that takes over the dead one's slot.
         conn = await self._connect(host)
         try:
-            return await self._exchange(conn, head, body, body_len, request.method, sink)
+            return await self._exchange(conn, head, body, body_len, request.method, sink, on_head)
         except _Stale:
             raise AssertionError("fresh connection reported as stale") from None
 
@@ -730,6 +737,7 @@ class Transport:
         body_len: int,
         method: str,
         sink: BodySink | None,
+        on_head: Callable[[dict[str, str]], object] | None = None,
     ) -> Response:
         """One request/response on ``conn``; releases ``conn`` unless raising _Stale
         (then the caller keeps the slot)."""
@@ -766,6 +774,8 @@ class Transport:
             elif limit is not None and (sink is None or not 200 <= status < 300):
                 content = await self._read_capped(conn, framing, limit)
             elif sink is not None and 200 <= status < 300:
+                if on_head is not None:
+                    on_head(head_.headers)
                 if framing is None:
                     await conn.read_to_close(sink)
                 elif framing > 0:

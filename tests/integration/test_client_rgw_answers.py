@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from s3lite import PreconditionFailed, S3Error
+from s3lite import NoSuchUpload, PreconditionFailed, S3Error
 from tests.integration.test_client_faults import (
     BUCKET,
     DECL,
@@ -223,3 +223,46 @@ async def test_put_if_match_with_another_etag_still_fails() -> None:
         "someone-elses",
         "someone-elses",
     ]
+
+
+# -- ListParts and ListMultipartUploads --------------------------------------------------------
+
+
+async def test_list_parts_of_an_upload_that_is_gone_is_no_such_upload() -> None:
+    async def script(peer: Peer, req: ReceivedRequest, n: int) -> bool:
+        # RGW 16's answer to ListParts of a completed or unknown upload
+        body = (
+            DECL + b"<Error><Code>NoSuchKey</Code><Message></Message><BucketName>bkt"
+            b"</BucketName><RequestId>tx-1</RequestId><HostId>h</HostId></Error>"
+        )
+        await peer.send(http_response(404, body, {"Content-Type": "application/xml"}))
+        return True
+
+    async with scripted(script) as (_, s3):
+        with pytest.raises(NoSuchUpload) as info:
+            await s3.list_parts(BUCKET, KEY, UPLOAD_ID)
+    assert (info.value.status, info.value.request_id) == (404, "tx-1")
+    assert UPLOAD_ID in str(info.value)
+
+
+async def test_list_multipart_uploads_reads_keys_as_rgw_sends_them() -> None:
+    # Asked for encoding-type=url, RGW 16 encodes keys without an <EncodingType>; asked
+    # for nothing, it sends them raw, like every server.
+    async def script(peer: Peer, req: ReceivedRequest, n: int) -> bool:
+        encoded = query_of(req).get("encoding-type") == "url"
+        key = "a%20b%2Bc/%C3%A9.bin" if encoded else "a b+c/é.bin"
+        body = (
+            DECL
+            + f'<ListMultipartUploadsResult xmlns="{NS}"><Bucket>{BUCKET}</Bucket>'
+            "<NextKeyMarker>a b+c/é.bin</NextKeyMarker><NextUploadIdMarker>2~u</NextUploadIdMarker>"
+            f"<MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated><Upload><Key>{key}</Key>"
+            "<UploadId>2~u</UploadId><StorageClass>STANDARD</StorageClass>"
+            "<Initiated>2026-12-02T07:35:32.693Z</Initiated></Upload>"
+            "</ListMultipartUploadsResult>".encode()
+        )
+        await peer.send(http_response(200, body))
+        return True
+
+    async with scripted(script) as (_, s3):
+        uploads = [u async for u in s3.list_multipart_uploads(BUCKET)]
+    assert [(u.key, u.upload_id) for u in uploads] == [("a b+c/é.bin", "2~u")]
