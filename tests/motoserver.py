@@ -31,16 +31,8 @@ class MotoServer:
         return self.local.endpoint_url
 
     def boto3_client(self, service: str = "s3"):  # type: ignore[no-untyped-def]
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        return boto3_client_for(
+            self.endpoint_url, self.access_key_id, self.secret_access_key, service
         )
 
     def stop(self) -> None:
@@ -77,3 +69,24 @@ def _enable_signature_checks(server: MotoServer) -> None:
     server.access_key_id = key["AccessKeyId"]
     server.secret_access_key = key["SecretAccessKey"]
     server.checks_signatures = True
+
+
+def boto3_client_for(endpoint_url: str, access_key_id: str, secret_access_key: str, service: str):  # type: ignore[no-untyped-def]
+    """A boto3 client for a test server: path style, no retries, and checksums only
+    where an operation requires them (boto3's CRC32 trailers break Ceph RGW 16)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )

@@ -121,6 +121,7 @@ def _iam_user(server: MotoServer, actions: list[str]) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
+@pytest.mark.moto_only("moto's IAM makes a user with limited permissions")
 async def test_missing_write_permission_says_which_one(
     moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -132,6 +133,7 @@ async def test_missing_write_permission_says_which_one(
     assert steps["put"].fix.startswith(f"allow s3:PutObject on arn:aws:s3:::{auth_bucket}/nb/*")
 
 
+@pytest.mark.moto_only("moto's IAM makes a user with limited permissions")
 async def test_missing_delete_permission_reports_the_object_left_behind(
     moto_auth: MotoServer, auth_bucket: str
 ) -> None:
@@ -204,15 +206,16 @@ def test_command_with_credentials_from_env_or_profile(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     target = ["check", "--bucket", bucket, "--endpoint-url", moto.endpoint_url]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT1")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    key_id, secret = moto.access_key_id, moto.secret_access_key  # the keys it takes
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     assert main(target) == 0
-    assert "from environment variables; access key AKIA…ENT1" in capsys.readouterr().out
+    assert f"from environment variables; access key {key_id[:4]}…" in capsys.readouterr().out
 
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     (isolated / "aws-credentials").write_text(
-        "[work]\naws_access_key_id = AKIAFROMPROFILE00001\naws_secret_access_key = s\n"
+        f"[work]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
     )
     assert main([*target, "--profile", "work"]) == 0
     assert "from shared files (profile 'work')" in capsys.readouterr().out

@@ -449,6 +449,7 @@ async def test_presigned_urls_work(moto: MotoServer, bucket: str) -> None:
     assert body.read() == b"via presigned PUT"
 
 
+@pytest.mark.moto_only("moto's IAM and STS issue the session token")
 async def test_session_token_and_pre_auth_headers_are_signed(
     moto_auth: MotoServer, auth_bucket: str
 ) -> None:

@@ -479,6 +479,7 @@ async def test_container_token_with_line_break_is_refused(
 # ------------------------------------------------------------------ web identity (STS)
 
 
+@pytest.mark.moto_only("moto's STS issues the temporary credentials")
 async def test_web_identity_on_moto(
     monkeypatch: pytest.MonkeyPatch, moto: MotoServer, tmp_path: Path
 ) -> None:
@@ -568,6 +569,7 @@ async def test_sts_error_is_reported(
 # ------------------------------------------------------------------ AssumeRole (profiles)
 
 
+@pytest.mark.moto_only("moto's STS issues the temporary credentials")
 async def test_assume_role_with_source_profile_on_signature_checking_moto(
     moto_auth: MotoServer, tmp_path: Path
 ) -> None:
@@ -851,6 +853,7 @@ async def test_refresh_failure_keeps_valid_credentials_and_warns(
 # ------------------------------------------------------------------ secrets stay secret
 
 
+@pytest.mark.moto_only("moto's STS issues the temporary credentials")
 async def test_no_secret_in_repr_str_errors_or_debug_logs(
     monkeypatch: pytest.MonkeyPatch,
     meta: Metadata,

@@ -349,6 +349,7 @@ async def test_role_the_user_may_not_use_is_a_clear_error(tmp_path: Path, sso: S
         await SharedFilesProvider("dev").load()
 
 
+@pytest.mark.moto_only("moto's STS issues the temporary credentials")
 async def test_sso_profile_as_source_of_an_assumed_role(
     tmp_path: Path, sso: Sso, moto: MotoServer
 ) -> None:

@@ -33,6 +33,7 @@ from tests.integration.test_jupyters3_fixtures import (
 )
 from tests.loopback import unused_port
 from tests.motoserver import MotoServer
+from tests.rgwserver import ON_RGW
 
 __all__ = ["auth_proxy"]
 
@@ -257,18 +258,29 @@ def test_secret_key_authentication_needs_both_keys(moto_auth: MotoServer, auth_b
 # -- encryption ------------------------------------------------------------------
 
 
-async def test_server_side_encryption(moto_auth: MotoServer, auth_bucket: str) -> None:
-    cm = make_manager(moto_auth, auth_bucket, sse="AES256")
+async def test_server_side_encryption(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> None:
+    cm = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url, sse="AES256")
     await cm.save({"type": "directory"}, "d")
     await cm.new(path="d/n.ipynb")
     await cm.copy("d/n.ipynb")
     await cm.rename("d", "e")
+    await cm.close()
+    writes = [
+        r
+        for r in auth_proxy.requests
+        if r.kind in ("PutObject", "CopyObject", "CreateMultipartUpload")
+    ]
+    assert {r.kind for r in writes} == {"PutObject", "CopyObject"}
+    for request in writes:  # every write asks for it...
+        assert request.headers.get("x-amz-server-side-encryption") == "AES256", request.kind
     s3 = moto_auth.boto3_client()
     keys = all_keys(moto_auth, auth_bucket)
     assert len(keys) == 5  # folder, 2 notebooks, 2 checkpoints
-    for key in keys:
-        assert s3.head_object(Bucket=auth_bucket, Key=key).get("ServerSideEncryption") == "AES256"
-    await cm.close()
+    for key in keys:  # ...and moto says so; Ceph RGW 16 stores it but reports none
+        echo = s3.head_object(Bucket=auth_bucket, Key=key).get("ServerSideEncryption")
+        assert echo == "AES256" or (ON_RGW and echo is None)
 
 
 # -- S3 errors as HTTP errors -------------------------------------------------------

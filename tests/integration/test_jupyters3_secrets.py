@@ -7,11 +7,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
 from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
 
+@pytest.mark.moto_only("the plain moto server takes any secret key and session token")
 def test_debug_log_shows_no_secret(moto: MotoServer, bucket: str, tmp_path: Path) -> None:
     """traitlets prints the whole configuration with --debug ("Config changed:"):
     the secret key and the session token, given on the command line and in a

@@ -221,8 +221,8 @@ import os, sys
 from s3lite import Credentials
 from s3lite.sync import S3Client
 
-endpoint, bucket = sys.argv[1:]
-s3 = S3Client("us-east-1", endpoint, Credentials("k", "s"))
+endpoint, bucket, key_id, secret = sys.argv[1:]
+s3 = S3Client("us-east-1", endpoint, Credentials(key_id, secret))
 try:
     s3.put_object(bucket, "big", os.fdopen(0, "rb"))
 except KeyboardInterrupt:
@@ -235,7 +235,15 @@ def test_ctrl_c_cancels_the_call_and_aborts_its_multipart_upload(
 ) -> None:
     read_end, write_end = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _INTERRUPTED_UPLOAD, moto.endpoint_url, bucket],
+        [
+            sys.executable,
+            "-c",
+            _INTERRUPTED_UPLOAD,
+            moto.endpoint_url,
+            bucket,
+            moto.access_key_id,
+            moto.secret_access_key,
+        ],
         stdin=read_end,
         stdout=subprocess.PIPE,
         text=True,
