@@ -6,6 +6,7 @@
 #   bash scripts/rgw.sh env     the settings to reach it: RGW_ENDPOINT_URL, RGW_ACCESS_KEY_ID, ...
 #   bash scripts/rgw.sh stop    stop exactly the daemons `start` started (by their PID files)
 #   bash scripts/rgw.sh status  whether they run
+#   bash scripts/rgw.sh key ID SECRET   give the S3 user another access key
 #
 # Needs Debian's radosgw, ceph-mon, ceph-osd and ceph-common (scripts/install-system.sh).
 # Settings (environment):
@@ -176,10 +177,15 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     env) print_env ;;
+    key)
+        [ $# -eq 3 ] || die "usage: bash scripts/rgw.sh key ACCESS_KEY_ID SECRET_ACCESS_KEY"
+        radosgw-admin -c "$CONF" key create --uid=s3lite-test --key-type=s3 \
+            --access-key="$2" --secret-key="$3" >/dev/null
+        ;;
     status)
         for name in "${DAEMONS[@]}"; do
             if pid="$(pid_of "$name")"; then echo "$name running ($pid)"; else echo "$name stopped"; fi
         done
         ;;
-    *) die "usage: bash scripts/rgw.sh start|stop|env|status" ;;
+    *) die "usage: bash scripts/rgw.sh start|stop|env|status|key" ;;
 esac

@@ -35,6 +35,14 @@ class MotoServer:
             self.endpoint_url, self.access_key_id, self.secret_access_key, service
         )
 
+    def new_access_key(self) -> tuple[str, str]:
+        """Another access key that works here: ``(access key id, secret)`` (from moto's
+        IAM on the signature-checking server; any key does on the plain one)."""
+        if not self.checks_signatures:
+            return "other-key", "other-secret"
+        key = self.boto3_client("iam").create_access_key(UserName="s3lite-test")["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
     def stop(self) -> None:
         self.local.stop()
 

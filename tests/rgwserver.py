@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,12 @@ class RGWServer:
         return boto3_client_for(
             self.endpoint_url, self.access_key_id, self.secret_access_key, service
         )
+
+    def new_access_key(self) -> tuple[str, str]:
+        """Another access key of the same user: ``(access key id, secret)``."""
+        key_id, secret = f"S3LITE{uuid.uuid4().hex[:14].upper()}", uuid.uuid4().hex
+        subprocess.run(["bash", str(RGW_SH), "key", key_id, secret], check=True, timeout=60)
+        return key_id, secret
 
     def stop(self) -> None:
         if self.started_here:

@@ -48,16 +48,16 @@ def server(
     the environment (the AWS chain), and must never see the server's."""
     bucket = f"kernels-{uuid.uuid4().hex[:12]}"
     moto_auth.boto3_client().create_bucket(Bucket=bucket)
-    kernel_keys = moto_auth.boto3_client("iam").create_access_key(UserName="s3lite-test")
+    kernel_key_id, kernel_secret = moto_auth.new_access_key()
     root = tmp_path_factory.mktemp("kernel-root")
     port, token = unused_port(), uuid.uuid4().hex
     env = server_env(root)
     for name in list(env):
-        if name.startswith("AWS_"):
+        if name.startswith(("AWS_", "RGW_")):  # RGW_*: a running gateway's keys, if named
             del env[name]
     env.update(
-        AWS_ACCESS_KEY_ID=kernel_keys["AccessKey"]["AccessKeyId"],
-        AWS_SECRET_ACCESS_KEY=kernel_keys["AccessKey"]["SecretAccessKey"],
+        AWS_ACCESS_KEY_ID=kernel_key_id,
+        AWS_SECRET_ACCESS_KEY=kernel_secret,
         AWS_CONFIG_FILE=str(root / "no-aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(root / "no-aws-credentials"),
         AWS_EC2_METADATA_DISABLED="true",
