@@ -17,6 +17,8 @@ if [ "${1:-}" = "--all" ]; then
     bash scripts/install-system.sh
     echo "==== default suite (moto)"
     bash scripts/test.sh "$@"
+    # The fixture starts a one-node Ceph cluster (scripts/rgw.sh) and stops it afterwards.
+    echo "==== integration suite on Ceph RGW"; SKIP_LINT=1 S3_TEST_SERVER=rgw bash scripts/test.sh tests/integration
     echo "==== load test (10 clients x 15 s)"; SKIP_LINT=1 bash scripts/test.sh -m load tests/integration/test_load.py
     exit 0
 fi
