@@ -16,6 +16,7 @@ skipped on RGW, with the reason; nothing else is skipped.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,12 @@ if S3_TEST_SERVER not in ("moto", "rgw"):
 # mistake must not wait on, or reach, the real instance-metadata address. Tests of
 # the metadata provider point it at a loopback server and lift this themselves.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+# A shell starts background jobs (`.ci/run &`, nohup) with SIGINT ignored, and an ignored
+# signal stays ignored in every child: the tests that press Ctrl-C on a child process would
+# then see it carry on. A handler here is reset to the default in each child at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
