@@ -193,7 +193,7 @@ async def bench_s3lite_core(n: int) -> list[Result]:
         "x-amz-request-id": "0000000000000001",
     }
 
-    async def send(request: Request, *, sink: object = None) -> Response:
+    async def send(request: Request, *, sink: object = None, on_head: object = None) -> Response:
         return Response(200, dict(headers), SMALL, "OK")
 
     s3 = S3Client(REGION, "http://127.0.0.1:9", Credentials(ACCESS_KEY, SECRET_KEY))

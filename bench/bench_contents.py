@@ -1,13 +1,15 @@
 """Contents managers side by side: jupyters3 against s3contents, on the same moto server.
 
 Run: ``python bench/bench_contents.py [--rounds 3] [--folders 10,100,1000,10000]
-[--json PATH]``.
+[--json PATH] [--endpoint URL --server-pid PID]`` (a moto server already running, as
+``run.py`` passes; default: one started here).
 
 For each folder size N, the folder ``list-N/`` holds N small files (made once, before
 the rounds). Each round runs, for each folder: list it, save a new 100 KB notebook in
 it, save it again (changed), save a 20 MB binary file (base64, as the browser's upload
 sends it), get that file back (base64), then delete both (not timed). Each manager runs
-a round in a fresh process of its own (``contents_driver.py``), the managers taking
+a round in a fresh process of its own (``contents_driver.py``), after one untimed pass of
+every operation on the smallest folder (imports, first connections), the managers taking
 turns round by round (which goes first alternates), straight to moto. One more round of
 each goes through the tests' counting proxy (``countproxy.py``): the S3 requests per
 operation come from that round only, so no timed round pays the proxy's hop.
@@ -130,20 +132,27 @@ def run_driver(python: str, cfg: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def measure(rounds: int, folders: list[int]) -> dict[str, Any]:
+def measure(
+    rounds: int, folders: list[int], endpoint: str | None = None, server_pid: int = 0
+) -> dict[str, Any]:
+    """The rounds on the moto server at ``endpoint`` (process ``server_pid``), or on one
+    started here."""
     pythons = {"jupyters3": sys.executable, "s3contents": s3contents_python()}
     versions = {"s3contents": version_of(pythons["s3contents"], "s3contents")}
     versions["s3fs"] = version_of(pythons["s3contents"], "s3fs")
     versions["moto"] = version_of(sys.executable, "moto")
-    local = LocalS3.start()
+    local = None if endpoint else LocalS3.start()
+    if local is not None:
+        endpoint, server_pid = local.endpoint_url, local.process.pid
+    assert endpoint
     proxy = None
     rows: list[dict[str, Any]] = []
     started = time.time()
     try:
         t0 = time.perf_counter()
-        asyncio.run(populate(local.endpoint_url, folders))
+        asyncio.run(populate(endpoint, folders))
         print(f"  {sum(folders)} files made in {time.perf_counter() - t0:.0f} s", flush=True)
-        proxy = CountProxy(local.endpoint_url)
+        proxy = CountProxy(endpoint)
         base = {
             "bucket": BUCKET,
             "key": DEMO_ACCESS_KEY_ID,
@@ -158,9 +167,9 @@ def measure(rounds: int, folders: list[int]) -> dict[str, Any]:
                     **base,
                     "manager": manager,
                     "tag": f"r{r}",
-                    "endpoint": proxy.url if counting else local.endpoint_url,
+                    "endpoint": proxy.url if counting else endpoint,
                     "control": proxy.control if counting else None,
-                    "server_pids": [local.process.pid] + ([proxy.proc.pid] if counting else []),
+                    "server_pids": [server_pid] + ([proxy.proc.pid] if counting else []),
                 }
                 for row in run_driver(pythons[manager], cfg):
                     row["round"] = r
@@ -170,7 +179,8 @@ def measure(rounds: int, folders: list[int]) -> dict[str, Any]:
     finally:
         if proxy is not None:
             proxy.stop()
-        local.stop()
+        if local is not None:
+            local.stop()
     return {
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "seconds": time.time() - started,
@@ -187,10 +197,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each manager")
     parser.add_argument("--folders", default="10,100,1000,10000", help="folder sizes")
     parser.add_argument("--json", help="write the results to this file")
+    parser.add_argument("--endpoint", help="a moto server to use (default: start one)")
+    parser.add_argument("--server-pid", type=int, default=0, help="its process, for its CPU")
     args = parser.parse_args()
     folders = [int(n) for n in args.folders.split(",")]
     print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    result = measure(args.rounds, folders)
+    result = measure(args.rounds, folders, args.endpoint, args.server_pid)
     for row in result["rows"]:
         if not row["counting"]:
             print(

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Regenerate bench/results.md and bench/results.png: every benchmark, one command.
+#   bench/run.sh                # the full run (about 10-15 minutes on 2 cores)
+#   bench/run.sh --quick        # a smoke run (results in bench/results/quick/)
+#   bench/run.sh --report-only  # rewrite results.md and results.png from bench/results/full/
+# Installs the project with its `bench` extra into ./.venv (scripts/venv.sh); the peers'
+# own environments (s3contents, aiobotocore) are made on first use in .bench-venvs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+. scripts/venv.sh bench 2>&1 | grep -v "^WARNING: Location" || true
+# shellcheck disable=SC1091
+. .venv/bin/activate
+exec python bench/run.py "$@"
