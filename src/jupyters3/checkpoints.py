@@ -3,6 +3,11 @@
 The checkpoints of ``a/b.ipynb`` are ``<prefix>a/b.ipynb/.checkpoints/<id>``,
 made and restored with server-side copies. Ids sort by creation time; the
 newest ``max_checkpoints`` (a JupyterS3 option, default 5) are kept.
+
+Checkpoints are listed oldest first, as Notebook 7 and JupyterLab expect: both
+take the last entry as the latest ("Last Checkpoint", the Revert dialog's
+default). A checkpoint's time is read from its id, the time it was taken: a
+rename copies it server-side, which gives the object a new ``LastModified``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from s3lite import NoSuchKey, ObjectSummary, S3Error
 
 from .errors import checked_path, s3_errors
 from .models import Model, checkpoint_model, utc_seconds
-from .paths import KeyLayout, checkpoint_id_problem, new_checkpoint_id
+from .paths import KeyLayout, checkpoint_id_problem, checkpoint_time, new_checkpoint_id
 from .store import S3Store
 
 __all__ = ["S3Checkpoints"]
@@ -57,20 +62,26 @@ class S3Checkpoints(AsyncCheckpoints):
             raise HTTPError(404, f"Checkpoint does not exist: {path}@{checkpoint_id}")
         return self._layout.checkpoint_key(path, checkpoint_id)
 
+    def _taken(self, path: str, obj: ObjectSummary) -> datetime:
+        """When the checkpoint ``obj`` of ``path`` was taken: the time in its id,
+        else (an id of another tool) the object's ``LastModified``."""
+        taken = checkpoint_time(obj.key[len(self._layout.checkpoints_prefix(path)) :])
+        return taken if taken is not None else utc_seconds(obj.last_modified)
+
     async def _stored(self, path: str) -> list[ObjectSummary]:
-        """The checkpoint objects of ``path``, newest first."""
+        """The checkpoint objects of ``path``, oldest first."""
         prefix = self._layout.checkpoints_prefix(path)
         found = [
             e
             for e in await self._store.list_prefix(prefix)
             if checkpoint_id_problem(e.key[len(prefix) :]) is None
         ]
-        found.sort(key=lambda o: (utc_seconds(o.last_modified), o.key), reverse=True)
+        found.sort(key=lambda o: (self._taken(path, o), o.key))
         return found
 
     def _model(self, path: str, obj: ObjectSummary) -> Model:
         return checkpoint_model(
-            obj.key[len(self._layout.checkpoints_prefix(path)) :], obj.last_modified
+            obj.key[len(self._layout.checkpoints_prefix(path)) :], self._taken(path, obj)
         )
 
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> Model:
@@ -84,16 +95,13 @@ class S3Checkpoints(AsyncCheckpoints):
             stored = await self._stored(path)
             keep = max(1, int(getattr(self.parent, "max_checkpoints", _DEFAULT_KEEP)))
             # never prune the one just made, whatever the clocks say
-            ours = [o for o in stored if o.key == key]
             others = [o for o in stored if o.key != key]
-            pruned = others[keep - 1 :]
+            pruned = others[: max(0, len(others) - (keep - 1))]
             if pruned:
                 errors = await store.delete_keys([o.key for o in pruned])
                 for err in errors:
                     self.log.warning("jupyters3: could not prune checkpoint %s: %s", err.key, err)
-        if ours:
-            return self._model(path, ours[0])
-        return checkpoint_model(checkpoint_id, datetime.now(timezone.utc))
+        return checkpoint_model(checkpoint_id, checkpoint_time(checkpoint_id))
 
     async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
         """Put the file at ``path`` back as it was at ``checkpoint_id``."""
@@ -184,7 +192,7 @@ class S3Checkpoints(AsyncCheckpoints):
         await self.delete_checkpoint_objects(path, stored)
 
     async def list_checkpoints(self, path: str) -> list[Model]:
-        """The checkpoints of ``path``, newest first."""
+        """The checkpoints of ``path``, oldest first (the last is the latest)."""
         path = self._path(path)
         with s3_errors("listing checkpoints of", path):
             return [self._model(path, o) for o in await self._stored(path)]

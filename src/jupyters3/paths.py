@@ -25,7 +25,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from s3lite.models import CommonPrefix, ObjectSummary
 
@@ -38,6 +38,7 @@ __all__ = [
     "KeyLayout",
     "PathError",
     "checkpoint_id_problem",
+    "checkpoint_time",
     "classify_listing",
     "glob_matcher",
     "is_hidden_path",
@@ -61,6 +62,7 @@ _CHECKPOINT_ROOM = len("/" + CHECKPOINTS_DIR + "/") + 40
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:$")
 _CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
+_CHECKPOINT_ID_TIME = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{4}$")
 
 
 class PathError(ValueError):
@@ -193,6 +195,24 @@ def new_checkpoint_id(now: datetime, salt: int) -> str:
     4 hex digits of ``salt`` so two checkpoints in one microsecond differ."""
     utc = now.astimezone(timezone.utc)
     return f"{utc:%Y%m%dT%H%M%S%fZ}-{salt & 0xFFFF:04x}"
+
+
+def checkpoint_time(checkpoint_id: str) -> datetime | None:
+    """When the checkpoint ``checkpoint_id`` was taken, read from the id (ids of
+    :func:`new_checkpoint_id`, or the old jupyters3's microseconds since the
+    epoch); ``None`` for any other id."""
+    try:
+        if _CHECKPOINT_ID_TIME.match(checkpoint_id):
+            return datetime.strptime(checkpoint_id[:22], "%Y%m%dT%H%M%S%fZ").replace(
+                tzinfo=timezone.utc
+            )
+        if checkpoint_id.isascii() and checkpoint_id.isdigit() and len(checkpoint_id) <= 17:
+            return datetime.fromtimestamp(0, timezone.utc) + timedelta(
+                microseconds=int(checkpoint_id)
+            )
+    except (ValueError, OverflowError):
+        pass
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3, S3Checkpoints
+from jupyters3.models import utc_seconds
+from jupyters3.paths import new_checkpoint_id
 from tests.integration.test_jupyters3_fixtures import all_keys, cm
 from tests.motoserver import MotoServer
 
@@ -37,7 +41,8 @@ async def test_create_list_restore(cm: JupyterS3, moto_auth: MotoServer, auth_bu
     await cm.save(text("v3"), "f.txt")
 
     listed = await cm.list_checkpoints("f.txt")
-    assert [c["id"] for c in listed] == [second["id"], first["id"]]  # newest first
+    # oldest first: Notebook 7 and JupyterLab take the last as the latest
+    assert [c["id"] for c in listed] == [first["id"], second["id"]]
     await cm.restore_checkpoint(first["id"], "f.txt")
     assert (await cm.get("f.txt"))["content"] == "v1"
     await cm.restore_checkpoint(second["id"], "f.txt")
@@ -55,7 +60,7 @@ async def test_prune_keeps_the_newest(cm: JupyterS3) -> None:
     made = [(await cm.list_checkpoints("n.ipynb"))[0]["id"]]
     for _ in range(4):
         made.append((await cm.create_checkpoint("n.ipynb"))["id"])
-    assert [c["id"] for c in await cm.list_checkpoints("n.ipynb")] == made[::-1][:3]
+    assert [c["id"] for c in await cm.list_checkpoints("n.ipynb")] == made[-3:]
 
 
 async def test_delete_checkpoint(cm: JupyterS3) -> None:
@@ -95,3 +100,29 @@ async def test_checkpoints_in_a_renamed_folder_follow(cm: JupyterS3) -> None:
     await cm.rename("d", "e")
     assert [c["id"] for c in await cm.list_checkpoints("e/n.ipynb")] == [cp["id"]]
     await cm.restore_checkpoint(cp["id"], "e/n.ipynb")
+
+
+async def test_a_checkpoint_keeps_the_time_it_was_taken_through_renames(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    await cm.new(model={"type": "directory"}, path="d")
+    await cm.save(text("v1"), "d/f.txt")
+    start = utc_seconds(datetime.now(timezone.utc))  # models have times to the second
+    made = await cm.create_checkpoint("d/f.txt")
+    assert start <= made["last_modified"] <= datetime.now(timezone.utc)
+    # one taken in 2020 (by an earlier server): its object is new, its id is not
+    taken = datetime(2020, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    old_id = new_checkpoint_id(taken, 1)
+    moto_auth.boto3_client().put_object(
+        Bucket=auth_bucket, Key=f"d/f.txt/.checkpoints/{old_id}", Body=b"v0"
+    )
+    before = await cm.list_checkpoints("d/f.txt")
+    assert before == [{"id": old_id, "last_modified": utc_seconds(taken)}, made]
+
+    # server-side copies give every checkpoint object a new LastModified
+    await cm.rename("d/f.txt", "d/g.txt")
+    assert await cm.list_checkpoints("d/g.txt") == before
+    await cm.rename("d", "e")
+    assert await cm.list_checkpoints("e/g.txt") == before
+    await cm.restore_checkpoint(old_id, "e/g.txt")
+    assert (await cm.get("e/g.txt"))["content"] == "v0"

@@ -57,7 +57,7 @@ async def test_special_names_round_trip(
     assert "-Copy1" in copied["name"]
     await cm.rename(path, f"{folder}/renamed {name}")
     assert not await cm.file_exists(path)
-    assert (await cm.list_checkpoints(f"{folder}/renamed {name}"))[0]["id"] == cp["id"]
+    assert (await cm.list_checkpoints(f"{folder}/renamed {name}"))[-1]["id"] == cp["id"]
     await cm.rename(folder, folder + " moved")
     assert await cm.file_exists(f"{folder} moved/renamed {name}")
     cm.always_delete_dir = True

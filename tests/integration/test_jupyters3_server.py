@@ -191,7 +191,7 @@ def test_checkpoints_endpoints(jupyter: Jupyter) -> None:
     _, model, _ = jupyter.contents("GET", "cp.ipynb")
     assert model["content"]["cells"][0]["source"] == "v1"
     status, listed, _ = jupyter.call("GET", "/api/contents/cp.ipynb/checkpoints")
-    assert listed[0]["id"] == created["id"] and len(listed) == 2
+    assert listed[-1]["id"] == created["id"] and len(listed) == 2
     status, _, _ = jupyter.call("DELETE", f"/api/contents/cp.ipynb/checkpoints/{created['id']}")
     assert status == 204
     assert len(jupyter.call("GET", "/api/contents/cp.ipynb/checkpoints")[1]) == 1

@@ -11,6 +11,7 @@ from jupyters3.paths import (
     KeyLayout,
     PathError,
     checkpoint_id_problem,
+    checkpoint_time,
     classify_listing,
     glob_matcher,
     is_hidden_path,
@@ -131,6 +132,17 @@ def test_checkpoint_ids_sort_by_time_and_are_valid() -> None:
     assert checkpoint_id_problem(early) is None
     # ids of the old jupyters3 (microseconds since the epoch) are still valid
     assert checkpoint_id_problem("1546300800000000") is None
+
+
+def test_a_checkpoint_time_is_read_from_its_id() -> None:
+    taken = T.replace(microsecond=123456)
+    assert checkpoint_time(new_checkpoint_id(taken, 7)) == taken
+    assert checkpoint_time("1546300800000001") == datetime(
+        2019, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc
+    )
+    # ids of other tools, and ids that look like times but are not: no time
+    for other in ("c1", "20241399T000000000000Z-0000", "20240506T070809000000Z-FFFF", "1" * 40):
+        assert checkpoint_time(other) is None
 
 
 def test_path_for_key() -> None:
