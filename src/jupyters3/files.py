@@ -50,7 +50,7 @@ from .paths import (
     KeyLayout,
     PathError,
     classify_listing,
-    probe_says_exists,
+    probe_dir_entries,
     resolve,
     split,
 )
@@ -471,11 +471,7 @@ class NotebookFiles:
             return True, None
         prefix = self.layout.dir_prefix(api)
         with self.s3.list_objects(self.bucket, prefix, "/", page_size=2) as listing:
-            entries = list(itertools.islice(listing, 2))
-        marker = next(
-            (e for e in entries if isinstance(e, ObjectSummary) and e.key == prefix), None
-        )
-        return probe_says_exists(prefix, entries), marker
+            return probe_dir_entries(prefix, itertools.islice(listing, 2))
 
     def _isdir(self, api: str) -> bool:
         with self._errors(api, api):
@@ -664,8 +660,8 @@ class _Upload(io.RawIOBase):
                 ) from None
 
 
-class _BufferedUpload(io.BufferedWriter):
-    """A binary file being written; an exception leaving its ``with`` block uploads nothing."""
+class _AbandonOnError:
+    """A file being written whose ``with`` block, left by an exception, uploads nothing."""
 
     def __exit__(
         self,
@@ -674,28 +670,19 @@ class _BufferedUpload(io.BufferedWriter):
         tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
-            _abandon(self)
-        self.close()
+            binary = getattr(self, "buffer", self)  # a text file's binary layer
+            raw = getattr(binary, "raw", None)
+            if isinstance(raw, _Upload):
+                raw.abandoned = True
+        self.close()  # type: ignore[attr-defined]
 
 
-class _TextUpload(io.TextIOWrapper):
-    """A text file being written; an exception leaving its ``with`` block uploads nothing."""
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            _abandon(self.buffer)
-        self.close()
+class _BufferedUpload(_AbandonOnError, io.BufferedWriter):
+    """A binary file being written."""
 
 
-def _abandon(f: Any) -> None:
-    raw = getattr(f, "raw", None)
-    if isinstance(raw, _Upload):
-        raw.abandoned = True
+class _TextUpload(_AbandonOnError, io.TextIOWrapper):
+    """A text file being written."""
 
 
 # -- the kernel's own files: module-level functions ------------------------------------

@@ -47,6 +47,7 @@ __all__ = [
     "new_checkpoint_id",
     "normalize_path",
     "normalize_prefix",
+    "probe_dir_entries",
     "probe_says_exists",
     "resolve",
     "split",
@@ -384,3 +385,16 @@ def probe_says_exists(dir_prefix: str, entries: Iterable[ObjectSummary | CommonP
     name (``<dir_prefix>.checkpoints/``) does."""
     checkpoints = dir_prefix + CHECKPOINTS_DIR + "/"
     return any(not (isinstance(e, CommonPrefix) and e.prefix == checkpoints) for e in entries)
+
+
+def probe_dir_entries(
+    dir_prefix: str, entries: Iterable[ObjectSummary | CommonPrefix]
+) -> tuple[bool, ObjectSummary | None]:
+    """What the first entries of a delimited listing of ``dir_prefix`` say of the
+    folder: whether it exists (:func:`probe_says_exists`), and its marker object if
+    it has one (the manager's and the kernel's probes, read one way)."""
+    entries = list(entries)
+    marker = next(
+        (e for e in entries if isinstance(e, ObjectSummary) and e.key == dir_prefix), None
+    )
+    return probe_says_exists(dir_prefix, entries), marker

@@ -34,6 +34,7 @@ from .paths import (
     KeyLayout,
     PathError,
     classify_listing,
+    probe_dir_entries,
     probe_says_exists,
     too_long,
 )
@@ -170,11 +171,7 @@ class S3Store:
         if path == "":
             return True, None  # the root always exists (and has no marker of its own)
         prefix = self.layout.dir_prefix(path)
-        entries = await self.first_entries(prefix, 2)
-        marker = next(
-            (e for e in entries if isinstance(e, ObjectSummary) and e.key == prefix), None
-        )
-        return probe_says_exists(prefix, entries), marker
+        return probe_dir_entries(prefix, await self.first_entries(prefix, 2))
 
     async def probe_name(self, path: str) -> tuple[bool, bool]:
         """Whether ``path`` is a folder, and whether checkpoints of a file of that

@@ -213,6 +213,26 @@ def test_write_modes(nb: NotebookFiles) -> None:
         nb.open("log.txt", "rb", encoding="utf-8")
 
 
+def test_exclusive_create_loses_to_a_writer_that_came_first(
+    nb: NotebookFiles, moto_auth: MotoServer
+) -> None:
+    """``x`` is checked again when the file is uploaded (``If-None-Match: *``): a file
+    written by someone else while ours was open is kept, and ours is refused."""
+    other = files_at(moto_auth, nb.bucket, "sub")
+    try:
+        for mode, ours in (("x", "ours"), ("xb", b"ours")):
+            name = f"claimed-{mode}.txt"
+            f = nb.open(name, mode)
+            f.write(ours)
+            other.write_text(name, "theirs")  # through another client, as another kernel
+            with pytest.raises(FileExistsError) as raised:
+                f.close()
+            assert raised.value.errno == errno.EEXIST and nb.bucket in str(raised.value)
+            assert nb.read_text(name) == "theirs"
+    finally:
+        other.close()
+
+
 def test_a_failed_with_block_uploads_nothing(nb: NotebookFiles) -> None:
     nb.write_text("keep.txt", "old")
     with pytest.raises(KeyError), nb.open("keep.txt", "w") as f:

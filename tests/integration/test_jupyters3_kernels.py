@@ -236,3 +236,21 @@ def test_a_moved_notebook_gets_its_new_folder_at_the_next_restart(server: Kernel
         assert kernel.ok(cwd) == "after/deeper\n"
     finally:
         kernel.close()
+
+
+def readme_example() -> str:
+    """The first code block of the README's "From your notebook's code" section."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### From your notebook's code", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_runs_as_written(server: KernelServer) -> None:
+    kernel = server.start("readme/nb.ipynb")
+    try:
+        printed = kernel.ok(readme_example())
+    finally:
+        kernel.close()
+    url = f"s3://{server.jupyter.bucket}/users/alice/readme/results/summary.txt"
+    assert printed == f"['cities.csv']\ncity,population\n\n['results/summary.txt'] {url}\n"
+    assert names(server, "readme") == {"cities.csv"}  # the summary was removed again
