@@ -11,7 +11,7 @@ last, as JupyterLab's file browser does for files over 15 MB, 1 MiB a chunk), th
 downloads it with ``GET /files/<path>``, reading 1 MiB at a time and checking every
 byte. A thread samples the server's RSS (``/proc/<pid>/status``, every 10 ms);
 "above baseline" is the peak during a phase over the server's RSS just before the
-first upload (after a small upload and download have warmed its code paths); the peak
+first upload (after a 20 MiB upload and download have warmed its code paths); the peak
 over the RSS at the phase's own start is given too (what the upload left behind counts
 against the download in the first figure, not in the second).
 """
@@ -41,6 +41,7 @@ from tests.jupyterserver import free_url, jupyter_command, jupyter_env, start_ju
 MiB = 1 << 20
 BUCKET = "bench-jupyter-memory"
 TOKEN = "bench-token"
+WARM = 20 * MiB  # the warm-up file: more than two of JupyterS3's default 8 MiB parts
 
 
 def rss_mib(pid: int) -> float:
@@ -150,8 +151,10 @@ def measure(endpoint: str, mib: int, chunk_mib: int) -> dict[str, Any]:
         sampler.start()
         try:
             client = Client(url)
-            client.upload("warm.bin", 3 * MiB, MiB)  # warms the upload and /files/ paths
-            client.download("warm.bin", 3 * MiB, MiB)
+            fresh = rss_mib(server.process.pid)
+            # Warms the upload (two parts and a last one) and /files/ paths.
+            client.upload("warm.bin", WARM, MiB)
+            client.download("warm.bin", WARM, MiB)
             time.sleep(0.5)
             baseline = sampler.reset()
             t0 = time.perf_counter()
@@ -168,6 +171,7 @@ def measure(endpoint: str, mib: int, chunk_mib: int) -> dict[str, Any]:
     return {
         "mib": mib,
         "chunk_mib": chunk_mib,
+        "fresh_mib": fresh,
         "baseline_mib": baseline,
         "upload": {
             "start_mib": baseline,
@@ -199,7 +203,10 @@ def main() -> None:
     finally:
         if local is not None:
             local.stop()
-    print(f"  server RSS before: {result['baseline_mib']:.0f} MiB")
+    print(
+        f"  server RSS: {result['fresh_mib']:.0f} MiB started, "
+        f"{result['baseline_mib']:.0f} MiB after the warm-up (the baseline)"
+    )
     for phase in ("upload", "download"):
         r = result[phase]
         print(
