@@ -43,6 +43,7 @@ from s3lite import (
     NoSuchKey,
     ObjectInfo,
     PreconditionFailed,
+    RetryConfig,
     S3Client,
     S3Error,
     TransportError,
@@ -83,7 +84,7 @@ from .store import (
     TreeCopyError,
     TreeLeftoversError,
 )
-from .uploads import ChunkedUploads, Upload, chunk_number, maybe_off_loop
+from .uploads import ChunkedUploads, ChunkSaved, chunk_number, maybe_off_loop
 
 __all__ = ["JupyterS3"]
 
@@ -98,11 +99,11 @@ _CLAIM_ATTEMPTS = 10
 
 def _abort_uploads_at_exit(ref: weakref.ReferenceType[JupyterS3]) -> None:
     manager = ref()
-    if manager is None or not manager._uploads.active:
+    if manager is None or not manager._uploads.active or not manager.abort_uploads_at_shutdown:
         return
 
     async def abort() -> None:
-        await asyncio.wait_for(manager._uploads.abort_all(manager.store), 30)
+        await asyncio.wait_for(manager._uploads.abort_mine(manager.store), 30)
         await manager.s3.close()
 
     try:
@@ -169,12 +170,25 @@ class JupyterS3(AsyncContentsManager):
     upload_timeout = Float(
         3600.0, config=True, help="Seconds after which an idle chunked upload is aborted."
     )
+    abort_uploads_at_shutdown = Bool(
+        True,
+        config=True,
+        help="On a clean shutdown, abort the chunked uploads whose newest chunk this "
+        "process took (unless another process took one since). False for several "
+        "processes or rolling restarts: uploads then survive a restart.",
+    )
     connect_timeout = Float(10.0, config=True, help="Seconds to connect to S3.")
     read_timeout = Float(60.0, config=True, help="Seconds to wait for S3 to answer.")
     startup_check = Bool(
         True,
         config=True,
         help="At start-up, list the prefix once (read-only) to fail early on bad settings.",
+    )
+    startup_timeout = Float(
+        5.0,
+        config=True,
+        help="Seconds the start-up check may take in all (retries included) before it "
+        "fails with a message naming the endpoint.",
     )
 
     @default("authentication")
@@ -219,6 +233,7 @@ class JupyterS3(AsyncContentsManager):
         self._uploads = ChunkedUploads(self.log)
         self._reaper: asyncio.Task[None] | None = None
         self._exit_hook = False
+        self._startup_task: asyncio.Task[None] | None = None
         super().__init__(**kwargs)
         use_kernel_env(self)
         if self.startup_check:
@@ -252,22 +267,26 @@ class JupyterS3(AsyncContentsManager):
     def s3(self) -> S3Client:
         """The S3 client, created on first use (it is not bound to an event loop)."""
         if self._client is None:
-            endpoint = self.endpoint()
-            verify: bool | str = str(self.ca_bundle) if self.ca_bundle else bool(self.verify_tls)
-            self._client = S3Client(
-                region=self.aws_region or None,
-                endpoint_url=endpoint,
-                credentials=self.authentication.credential_provider(),
-                addressing_style="path" if endpoint else "auto",
-                verify=verify,
-                max_connections=self.max_concurrency,
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
-                multipart_chunksize=self.upload_part_size,
-                multipart_threshold=self.upload_part_size,
-                max_concurrency=min(self.max_concurrency, 4),
-            )
+            self._client = self._make_client()
         return self._client
+
+    def _make_client(self, **overrides: Any) -> S3Client:
+        endpoint = self.endpoint()
+        verify: bool | str = str(self.ca_bundle) if self.ca_bundle else bool(self.verify_tls)
+        options: dict[str, Any] = dict(
+            region=self.aws_region or None,
+            endpoint_url=endpoint,
+            credentials=self.authentication.credential_provider(),
+            addressing_style="path" if endpoint else "auto",
+            verify=verify,
+            max_connections=self.max_concurrency,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            multipart_chunksize=self.upload_part_size,
+            multipart_threshold=self.upload_part_size,
+            max_concurrency=min(self.max_concurrency, 4),
+        )
+        return S3Client(**{**options, **overrides})
 
     @property
     def store(self) -> S3Store:
@@ -292,6 +311,9 @@ class JupyterS3(AsyncContentsManager):
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
+        if self._startup_task is not None:
+            self._startup_task.cancel()
+            self._startup_task = None
         if self._client is not None:
             await self._client.close()
 
@@ -323,19 +345,60 @@ class JupyterS3(AsyncContentsManager):
                 app.preferred_dir = wanted
 
     def _check_configuration(self) -> None:
-        """Fail now, with one clear message, rather than at the first click."""
+        """Fail now, with one clear message, rather than at the first click.
+
+        The network part takes at most ``startup_timeout`` seconds. With no event
+        loop running it runs here; in a running loop it must not block that loop, so
+        it runs as a task of its own and logs its outcome."""
         if not self.bucket:
             raise TraitError(
                 "jupyters3: no bucket configured; set c.JupyterS3.aws_s3_bucket = '<bucket>'"
             )
         if self.kms_key_id and self.sse != "aws:kms":
             raise TraitError("jupyters3: JupyterS3.kms_key_id needs JupyterS3.sse = 'aws:kms'")
-        run_sync(self._check_bucket)()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            run_sync(self._bounded_check)()
+            return
+        self._startup_task = loop.create_task(self._check_in_background())
 
-    async def _check_bucket(self) -> None:
+    async def _check_in_background(self) -> None:
+        try:
+            await self._bounded_check()
+        except TraitError as e:
+            self.log.error("%s", e)
+        else:
+            self.log.info(
+                "jupyters3: start-up check passed for s3://%s/%s", self.bucket, self.prefix
+            )
+
+    async def _bounded_check(self) -> None:
+        """:meth:`_check_bucket` on a client of its own whose timeouts and retries
+        all fit in ``startup_timeout``."""
+        bound = max(float(self.startup_timeout), 0.001)
+        client = self._make_client(
+            connect_timeout=min(self.connect_timeout, bound),
+            read_timeout=min(self.read_timeout, bound),
+            retry=RetryConfig(deadline=bound),
+        )
+        store = S3Store(lambda: client, self.bucket, self.layout)
+        try:
+            await asyncio.wait_for(self._check_bucket(store), bound)
+        except asyncio.TimeoutError:
+            raise TraitError(
+                f"jupyters3: S3 at {self._where()} did not answer within {bound:g} s "
+                f"(listing s3://{self.bucket}/{self.prefix}); check c.JupyterS3.endpoint_url "
+                "and the network, or raise c.JupyterS3.startup_timeout"
+            ) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def _check_bucket(self, store: S3Store | None = None) -> None:
         where = f"s3://{self.bucket}/{self.prefix} at {self._where()}"
         try:
-            await self.store.first_entries(self.layout.prefix, 1)
+            await (store or self.store).first_entries(self.layout.prefix, 1)
         except NoSuchBucket:
             raise TraitError(
                 f"jupyters3: the bucket {self.bucket!r} does not exist at {self._where()}"
@@ -749,13 +812,14 @@ class JupyterS3(AsyncContentsManager):
         while True:
             await asyncio.sleep(max(0.05, min(self.upload_timeout / 2, 60.0)))
             try:
-                await self._uploads.reap(self.store, self.upload_timeout)
+                left = await self._uploads.reap(self.store, self.upload_timeout)
             except Exception as e:  # the next round tries again
                 self.log.warning("jupyters3: looking for idle uploads failed: %s", e)
-            if not self._uploads.active:
+                continue
+            if not left:  # in S3, of any process: none is in progress
                 return
 
-    def _upload_model(self, path: str, upload: Upload) -> Model:
+    def _upload_model(self, path: str, upload: ChunkSaved) -> Model:
         model = file_model(
             path,
             size=upload.size,

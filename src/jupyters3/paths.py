@@ -13,9 +13,9 @@ the object ``b.ipynb`` holds that file's checkpoints and is not a folder. A
 name is a file *or* a folder, never both: this package refuses to create one
 where the other exists. If other tools made both, the file wins.
 
-``.checkpoints`` and ``.s3keep`` are reserved: no API path may contain them as
-a component, so no request can read or write checkpoint storage or markers as
-if they were user files.
+``.checkpoints``, ``.s3keep`` and ``.jupyters3-uploads`` are reserved: no API
+path may contain them as a component, so no request can read or write
+checkpoint storage, markers or upload state as if they were user files.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "KEEP_MARKER",
     "MAX_KEY_BYTES",
     "RESERVED_NAMES",
+    "UPLOADS_DIR",
     "DirListing",
     "KeyLayout",
     "PathError",
@@ -56,7 +57,9 @@ __all__ = [
 
 CHECKPOINTS_DIR = ".checkpoints"
 KEEP_MARKER = ".s3keep"
-RESERVED_NAMES = frozenset({CHECKPOINTS_DIR, KEEP_MARKER})
+# The state of chunked uploads, at the top of the prefix (jupyters3.uploads).
+UPLOADS_DIR = ".jupyters3-uploads"
+RESERVED_NAMES = frozenset({CHECKPOINTS_DIR, KEEP_MARKER, UPLOADS_DIR})
 MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8 bytes
 # Room kept after a file's key for "/.checkpoints/<id>", so every file can have checkpoints.
 _CHECKPOINT_ROOM = len("/" + CHECKPOINTS_DIR + "/") + 40
@@ -370,8 +373,9 @@ def classify_listing(
         else:
             listing.files[name] = entry
     for name in prefixes:
-        if name == CHECKPOINTS_DIR or name in listing.files:
-            continue  # checkpoints (of the folder-named file, or of a file listed here)
+        if name in (CHECKPOINTS_DIR, UPLOADS_DIR) or name in listing.files:
+            # checkpoints (of the folder-named file, or of a file listed here), uploads
+            continue
         if name_problem(name) is not None or name in RESERVED_NAMES:
             listing.unlisted += 1
         else:

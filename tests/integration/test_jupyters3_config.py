@@ -68,6 +68,90 @@ def test_unreachable_endpoint_fails_at_start(moto_auth: MotoServer, auth_bucket:
         make_manager(moto_auth, auth_bucket, endpoint_url=url, startup_check=True)
 
 
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A loopback port whose kernel completes every connection (the listen backlog)
+    and where nothing ever answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.moto_only(reason="loopback endpoints only: no S3 server is involved")
+def test_silent_endpoint_fails_at_start_within_the_bound(
+    moto_auth: MotoServer, auth_bucket: str, silent_endpoint: str
+) -> None:
+    # read_timeout and the retries alone would take minutes: startup_timeout bounds them
+    with pytest.raises(TraitError) as e:
+        make_manager(
+            moto_auth,
+            auth_bucket,
+            endpoint_url=silent_endpoint,
+            startup_check=True,
+            startup_timeout=0.5,
+            read_timeout=600.0,
+        )
+    assert silent_endpoint in str(e.value)
+    assert "did not answer within 0.5 s" in str(e.value) or "cannot reach S3" in str(e.value)
+
+
+@pytest.mark.moto_only(reason="loopback endpoints only: no S3 server is involved")
+def test_refused_endpoint_fails_at_start_within_the_bound(
+    moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    url = f"http://127.0.0.1:{unused_port()}"
+    with pytest.raises(TraitError) as e:
+        make_manager(
+            moto_auth, auth_bucket, endpoint_url=url, startup_check=True, startup_timeout=0.5
+        )
+    assert url in str(e.value)
+    assert "cannot reach S3" in str(e.value) or "did not answer within 0.5 s" in str(e.value)
+
+
+@pytest.mark.moto_only(reason="loopback endpoints only: no S3 server is involved")
+async def test_start_up_check_in_a_running_loop_does_not_block_it(
+    moto_auth: MotoServer,
+    auth_bucket: str,
+    silent_endpoint: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the constructor returns at once; the check runs as a task and logs its outcome
+    cm = make_manager(
+        moto_auth,
+        auth_bucket,
+        endpoint_url=silent_endpoint,
+        startup_check=True,
+        startup_timeout=0.5,
+        read_timeout=600.0,
+    )
+    task = cm._startup_task
+    assert task is not None and not task.done()
+    with caplog.at_level("INFO"):
+        await task
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any(silent_endpoint in m and "jupyters3:" in m for m in failures), failures
+    await cm.close()
+
+
+async def test_start_up_check_in_a_running_loop_logs_success(
+    moto_auth: MotoServer, auth_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cm = make_manager(moto_auth, auth_bucket, startup_check=True)
+    assert cm._startup_task is not None
+    with caplog.at_level("INFO"):
+        await cm._startup_task
+    assert any("start-up check passed" in r.getMessage() for r in caplog.records)
+    await cm.close()
+
+    wrong = make_manager(moto_auth, "no-such-bucket-here", startup_check=True)
+    assert wrong._startup_task is not None
+    with caplog.at_level("INFO"):
+        await wrong._startup_task
+    assert any("does not exist" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    await wrong.close()
+
+
 def test_bad_options_fail_at_start(moto_auth: MotoServer, auth_bucket: str) -> None:
     with pytest.raises(TraitError, match="prefix"):
         make_manager(moto_auth, auth_bucket, prefix="a/../b")

@@ -20,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from jupyters3 import JupyterS3
 from tests.integration.test_jupyters3_fixtures import cm
+from tests.integration.test_jupyters3_scale import multipart_uploads, upload_state
 from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
 from tests.loopback import unused_port, wait_until
 from tests.motoserver import MotoServer
@@ -38,20 +39,19 @@ def chunk_model(data: bytes, chunk: int) -> dict[str, object]:
     }
 
 
-def multipart_uploads(server: MotoServer, bucket: str) -> list[str]:
-    answer = server.boto3_client().list_multipart_uploads(Bucket=bucket)
-    return [u["Key"] for u in answer.get("Uploads", [])]
-
-
 async def test_idle_upload_is_aborted_without_another_upload(
     cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
     cm.upload_part_size = 5 * MiB
-    cm.upload_timeout = 0.5
+    cm.upload_timeout = 5.0  # the reaper looks every 2.5 s
     await cm.save(chunk_model(os.urandom(5 * MiB), 1), "idle.bin")
-    assert multipart_uploads(moto_auth, auth_bucket) == ["idle.bin"]
+    await cm.save(chunk_model(os.urandom(5 * MiB), 2), "idle.bin")  # chunk 1 is now a part
+    assert multipart_uploads(moto_auth, auth_bucket) != []
+    assert upload_state(moto_auth, auth_bucket) != []
+    cm.upload_timeout = 0.5
     # no other upload arrives: the reaper still runs (a bound, not a timing assertion)
-    await wait_until(lambda: not multipart_uploads(moto_auth, auth_bucket), timeout=30)
+    await wait_until(lambda: not upload_state(moto_auth, auth_bucket), timeout=30)
+    assert multipart_uploads(moto_auth, auth_bucket) == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -81,10 +81,12 @@ def test_clean_shutdown_aborts_uploads_in_progress(
                     pass
                 assert time.monotonic() < deadline, "jupyter server did not start"
                 time.sleep(0.2)
-            piece = os.urandom(6 * MiB)  # more than a part: a multipart upload is open
-            status, model, _ = server.contents("PUT", "big.bin", chunk_model(piece, 1))
-            assert status in (200, 201), model
-            assert multipart_uploads(moto_auth, auth_bucket) == ["users/alice/big.bin"]
+            for chunk in (1, 2, 3):  # more than a part (8 MiB): a multipart upload is open
+                piece = os.urandom(5 * MiB)
+                status, model, _ = server.contents("PUT", "big.bin", chunk_model(piece, chunk))
+                assert status in (200, 201), model
+            assert multipart_uploads(moto_auth, auth_bucket) != []
+            assert upload_state(moto_auth, auth_bucket, "users/alice/") != []
             proc.send_signal(sig)
             assert proc.wait(timeout=60) is not None
         finally:
@@ -92,6 +94,7 @@ def test_clean_shutdown_aborts_uploads_in_progress(
                 proc.kill()
                 proc.wait()
     assert multipart_uploads(moto_auth, auth_bucket) == [], log_path.read_text()[-3000:]
+    assert upload_state(moto_auth, auth_bucket, "users/alice/") == []
 
 
 def big_notebook(cells: int = 10_000) -> Any:

@@ -149,6 +149,14 @@ def multipart_uploads(server: MotoServer, bucket: str) -> list[str]:
     return [u["Key"] for u in answer.get("Uploads", [])]
 
 
+def upload_state(server: MotoServer, bucket: str, prefix: str = "") -> list[str]:
+    """What chunked uploads keep in S3 (under ``.jupyters3-uploads/``): the keys of
+    their multipart uploads and staged chunks."""
+    stage = prefix + ".jupyters3-uploads/"
+    uploads = [k for k in multipart_uploads(server, bucket) if k.startswith(stage)]
+    return sorted(uploads + all_keys(server, bucket, stage))
+
+
 async def test_chunked_upload_of_30_chunks_streams_into_multipart(
     moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
 ) -> None:
@@ -169,8 +177,12 @@ async def test_chunked_upload_of_30_chunks_streams_into_multipart(
     assert counts["CreateMultipartUpload"] == 1
     assert counts["UploadPart"] == 3  # 5 MiB, 5 MiB, 5 MiB: never more than a part in memory
     assert counts["CompleteMultipartUpload"] == 1
-    assert counts["PutObject"] == 0
+    # the state is in S3: each chunk is staged (an object of its own) until a part is
+    # full, and the completed upload is copied to the file's key once
+    assert counts["PutObject"] == 29
+    assert counts["CopyObject"] == 1
     assert multipart_uploads(moto_auth, auth_bucket) == []
+    assert upload_state(moto_auth, auth_bucket) == []
     await cm.close()
 
 
@@ -190,12 +202,14 @@ async def test_chunked_upload_failing_midway_leaves_nothing(
     piece = os.urandom(2 * MiB)
     for i in range(1, 5):
         await cm.save(chunk_model(piece, i), "broken.bin")
-    assert multipart_uploads(moto_auth, auth_bucket) == ["broken.bin"]  # a part went up
+    state = upload_state(moto_auth, auth_bucket)
+    assert any(k in multipart_uploads(moto_auth, auth_bucket) for k in state)  # a part went up
     bad = {"type": "file", "format": "base64", "content": "@@not base64@@", "chunk": 5}
     with pytest.raises(HTTPError) as e:
         await cm.save(bad, "broken.bin")
     assert e.value.status_code == 400
     assert multipart_uploads(moto_auth, auth_bucket) == []  # aborted
+    assert upload_state(moto_auth, auth_bucket) == []
     assert not await cm.file_exists("broken.bin")
     with pytest.raises(HTTPError) as e:
         await cm.save(chunk_model(piece, -1), "broken.bin")
@@ -232,9 +246,12 @@ async def test_stale_uploads_are_aborted(
     cm.upload_part_size = 5 * MiB
     big = os.urandom(5 * MiB)
     await cm.save(chunk_model(big, 1), "stale.bin")
-    assert multipart_uploads(moto_auth, auth_bucket) == ["stale.bin"]
+    await cm.save(chunk_model(big, 2), "stale.bin")  # chunk 1 is now a part
+    state = upload_state(moto_auth, auth_bucket)
+    assert any(k in multipart_uploads(moto_auth, auth_bucket) for k in state)
     cm.upload_timeout = 0.0  # everything idle is now stale
     await cm.save(chunk_model(b"x", 1), "fresh.bin")
+    assert not set(state) & set(upload_state(moto_auth, auth_bucket))
     assert multipart_uploads(moto_auth, auth_bucket) == []
     with pytest.raises(HTTPError):
         await cm.save(chunk_model(b"y", 2), "stale.bin")
