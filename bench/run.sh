@@ -7,8 +7,7 @@
 # own environments (s3contents, aiobotocore) are made on first use in .bench-venvs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Sourced here (not in a pipeline's subshell), so a failed install stops the run.
 # shellcheck disable=SC1091
-. scripts/venv.sh bench 2>&1 | grep -v "^WARNING: Location" || true
-# shellcheck disable=SC1091
-. .venv/bin/activate
+. scripts/venv.sh bench > >(grep -v "^WARNING: Location" || true) 2>&1
 exec python bench/run.py "$@"
