@@ -156,7 +156,10 @@ class JupyterS3(AsyncContentsManager):
     )
     max_checkpoints = Int(5, config=True, help="Checkpoints kept per file; older ones are pruned.")
     always_delete_dir = Bool(
-        False, config=True, help="Allow deleting non-empty folders (with everything in them)."
+        True,
+        config=True,
+        help="Allow deleting non-empty folders with everything in them (as the file "
+        "browsers ask first). False refuses that unless delete_to_trash is on, as upstream.",
     )
     hash_algorithm = Enum(
         sorted(hashlib.algorithms_available),
@@ -1052,8 +1055,10 @@ class JupyterS3(AsyncContentsManager):
         target_dir = from_dir if to is None else to
         if await self.dir_exists(target_dir):
             to_name = await self.increment_filename(to_name, target_dir, insert="-Copy")
-        elif target_dir:
-            raise HTTPError(400, f"Can't copy '{path}' into Folder '{target_dir}': no such folder")
+        else:
+            # As jupyter_server: the folder (and any missing parent) is created, by
+            # the copied keys under it; never under a file.
+            await self._check_no_file_at_or_above(target_dir, path)
         dest = join(target_dir, to_name)
         if dest == path or dest.startswith(path + "/"):
             raise HTTPError(400, f"Cannot copy folder {path} into itself")
@@ -1064,6 +1069,18 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(409, f"File already exists: {dest}")
         await self._copy_tree(path, dest, "copy")
         return dest
+
+    async def _check_no_file_at_or_above(self, folder: str, path: str) -> None:
+        """400 if ``folder`` or one of its parents is a file (a new folder there
+        would be hidden by it: the file wins)."""
+        parts = folder.split("/")
+        ancestors = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        infos = await asyncio.gather(*(self.store.file_info(a) for a in ancestors))
+        for ancestor, info in zip(ancestors, infos, strict=True):
+            if info is not None:
+                raise HTTPError(
+                    400, f"Can't copy '{path}' into Folder '{folder}': {ancestor} is a file"
+                )
 
     # -- naming ----------------------------------------------------------------
 

@@ -416,11 +416,13 @@ class S3Store:
     async def can_resume_move(self, old: str, new: str) -> bool:
         """Whether folder ``new`` holds a copy of every object of folder ``old``
         (same relative key and ETag): what a move that copied all but failed to
-        delete leaves, so moving again finishes it."""
+        delete leaves, so moving again finishes it. Folder markers alone prove
+        nothing (every empty marker has the same ETag): an empty folder is never
+        taken for a copy of another."""
         old_prefix = self.layout.dir_prefix(old)
         sources, _ = self._movable(await self.objects_under(old_prefix), old_prefix)
         targets = {o.key: o.etag for o in await self.objects_under(self.layout.dir_prefix(new))}
-        return bool(sources) and all(
+        return any(not o.key.endswith("/") for o in sources) and all(
             targets.get(self.layout.move_key(o.key, old, new)) == o.etag for o in sources
         )
 

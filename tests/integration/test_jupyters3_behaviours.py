@@ -1,0 +1,243 @@
+"""Everyday actions behave as jupyter_server's own AsyncFileContentsManager: copies
+into new folders, deletes of non-empty folders, renames onto taken names, listing
+entries equal to the models they list. Each through the manager and through the
+REST API of a real Jupyter server (default options) on the suite's S3 server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_server.services.contents.filemanager import AsyncFileContentsManager
+from tornado.web import HTTPError
+
+from jupyters3 import JupyterS3
+from tests.integration.test_jupyters3_fixtures import S3Proxy, all_keys, cm, fill, make_manager
+from tests.integration.test_jupyters3_server import Jupyter, running, server_env
+from tests.jupyterserver import jupyter_command
+from tests.loopback import unused_port
+from tests.motoserver import REGION, MotoServer
+
+__all__ = ["cm"]  # fixtures used here
+
+PREFIX = "users/bob/"
+
+
+async def status_of(awaitable: Any) -> int:
+    with pytest.raises(HTTPError) as e:
+        await awaitable
+    return e.value.status_code
+
+
+def text_model(content: str) -> dict[str, object]:
+    return {"type": "file", "format": "text", "content": content}
+
+
+@pytest.fixture(scope="module")
+def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    """A Jupyter server with JupyterS3's default options (nothing about deletes set)."""
+    bucket = f"behave-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("jupyter")
+    port, token = unused_port(), uuid.uuid4().hex
+    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
+    cmd = jupyter_command(
+        "server",
+        port=port,
+        token=token,
+        root=home,
+        endpoint_url=moto_auth.endpoint_url,
+        keys=(moto_auth.access_key_id, moto_auth.secret_access_key),
+        bucket=bucket,
+        region=REGION,
+        prefix=PREFIX,
+    )
+    with running(cmd, server_env(home), home / "server.log", server):
+        yield server
+
+
+def put(server: Jupyter, path: str, content: str = "x") -> None:
+    status, _, _ = server.contents("PUT", path, text_model(content))
+    assert status in (200, 201), (path, status)
+
+
+def mkdir(server: Jupyter, path: str) -> None:
+    status, _, _ = server.contents("PUT", path, {"type": "directory"})
+    assert status in (200, 201), (path, status)
+
+
+def tree(server: Jupyter, top: str) -> list[str]:
+    """Every file path under ``top`` through the API, sorted."""
+    status, model, _ = server.contents("GET", top)
+    assert status == 200, model
+    paths: list[str] = []
+    for entry in model["content"]:
+        if entry["type"] == "directory":
+            paths.append(entry["path"] + "/")
+            paths.extend(tree(server, entry["path"]))
+        else:
+            paths.append(entry["path"])
+    return sorted(paths)
+
+
+# -- copying folders -------------------------------------------------------------
+
+
+async def copies(manager: Any) -> list[str]:
+    """The same folder copies on any contents manager: the paths they made."""
+    await manager.new({"type": "directory"}, "F")
+    await manager.new(text_model("x"), "F/x.txt")
+    await manager.new({"type": "directory"}, "F/sub")
+    await manager.new(text_model("y"), "F/sub/y.txt")
+    await manager.new({"type": "directory"}, "G")
+    made = []
+    for to in ("new", "deep/er", "new", "G", "G"):
+        made.append((await manager.copy("F", to))["path"])
+    return made
+
+
+async def test_copying_a_folder_as_jupyter_server_does(cm: JupyterS3, tmp_path: Path) -> None:
+    local = AsyncFileContentsManager(root_dir=str(tmp_path))
+    expected = await copies(local)
+    assert expected == ["new/F", "deep/er/F", "new/F-Copy1", "G/F", "G/F-Copy1"]
+    assert await copies(cm) == expected
+    for folder in ("new", "deep", "deep/er", "new/F-Copy1/sub"):
+        assert await cm.dir_exists(folder)
+    assert (await cm.get("deep/er/F/sub/y.txt"))["content"] == "y"
+    listed = sorted(m["name"] for m in (await cm.get("new"))["content"])
+    assert listed == sorted(m["name"] for m in (await local.get("new"))["content"])
+
+
+async def test_copying_a_folder_under_a_file_is_refused(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    await cm.new({"type": "directory"}, "F")
+    await cm.new(text_model("x"), "F/x.txt")
+    await cm.new(text_model("f"), "f.txt")
+    before = all_keys(moto_auth, auth_bucket)
+    assert await status_of(cm.copy("F", "f.txt")) == 400  # as upstream
+    assert await status_of(cm.copy("F", "f.txt/sub")) == 400
+    assert await status_of(cm.copy("F", "F/inside")) == 400  # into itself
+    assert all_keys(moto_auth, auth_bucket) == before
+
+
+def test_copying_a_folder_through_the_api(jupyter: Jupyter) -> None:
+    mkdir(jupyter, "cf")
+    mkdir(jupyter, "cf/F")
+    put(jupyter, "cf/F/x.txt", "x")
+    status, model, _ = jupyter.contents("POST", "cf/missing/deeper", {"copy_from": "cf/F"})
+    assert status == 201 and model["path"] == "cf/missing/deeper/F", model
+    assert model["type"] == "directory"
+    mkdir(jupyter, "cf/G")
+    mkdir(jupyter, "cf/G/F")
+    status, model, _ = jupyter.contents("POST", "cf/G", {"copy_from": "cf/F"})
+    assert status == 201 and model["path"] == "cf/G/F-Copy1"
+    assert tree(jupyter, "cf/missing") == [
+        "cf/missing/deeper/",
+        "cf/missing/deeper/F/",
+        "cf/missing/deeper/F/x.txt",
+    ]
+    assert jupyter.contents("GET", "cf/G/F-Copy1/x.txt")[1]["content"] == "x"
+    put(jupyter, "cf/file.txt")
+    assert jupyter.contents("POST", "cf/file.txt/sub", {"copy_from": "cf/F"})[0] == 400
+
+
+# -- deleting folders ------------------------------------------------------------
+
+
+async def test_deleting_a_non_empty_folder_by_default(
+    moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    s3 = moto_auth.boto3_client()
+    proxy = await S3Proxy(moto_auth.endpoint_url).start()
+    manager = make_manager(moto_auth, auth_bucket, endpoint_url=proxy.url)
+    try:
+        assert manager.always_delete_dir  # the default: the UIs ask before they delete
+        await fill(moto_auth, auth_bucket, [f"folder/sub/{i:04}.txt" for i in range(2001)])
+        await fill(moto_auth, auth_bucket, ["folder/", "folder/a.ipynb/.checkpoints/1"])
+        others = ["folder-other/keep.txt", "folder-other/", "folder.txt", "folderx/keep"]
+        await fill(moto_auth, auth_bucket, others)
+        proxy.reset()
+        await manager.delete("folder")
+        assert all_keys(moto_auth, auth_bucket) == sorted(others)  # only that folder
+        batches = [r for r in proxy.requests if r.kind == "DeleteObjects"]
+        assert len(batches) == 3  # 2,003 keys, at most 1,000 a request
+        assert [r.body.count(b"<Key>") for r in batches] == [1000, 1000, 3]
+        assert proxy.counts["DeleteObject"] == 0 and proxy.counts["CopyObject"] == 0
+
+        manager.always_delete_dir = False  # an old configuration's explicit choice
+        s3.put_object(Bucket=auth_bucket, Key="full/a.txt", Body=b"a")
+        assert await status_of(manager.delete("full")) == 400
+        assert await manager.file_exists("full/a.txt")
+    finally:
+        await manager.close()
+        await proxy.stop()
+
+
+def test_deleting_a_non_empty_folder_through_the_api(jupyter: Jupyter) -> None:
+    mkdir(jupyter, "del")
+    mkdir(jupyter, "del/folder")
+    mkdir(jupyter, "del/folder/sub")
+    put(jupyter, "del/folder/sub/a.txt")
+    put(jupyter, "del/folder/b.txt")
+    mkdir(jupyter, "del/folder-other")
+    put(jupyter, "del/folder-other/c.txt")
+    status, _, _ = jupyter.call("DELETE", "/api/contents/del/folder")
+    assert status == 204
+    assert tree(jupyter, "del") == ["del/folder-other/", "del/folder-other/c.txt"]
+    keys = all_keys(jupyter.moto, jupyter.bucket, PREFIX + "del/")
+    assert keys == [PREFIX + k for k in ("del/", "del/folder-other/", "del/folder-other/c.txt")]
+    assert jupyter.call("DELETE", "/api/contents/del/folder")[0] == 404
+
+
+# -- renaming --------------------------------------------------------------------
+
+
+def test_renaming_onto_a_taken_name_or_into_a_missing_folder(jupyter: Jupyter) -> None:
+    mkdir(jupyter, "ren")
+    put(jupyter, "ren/one.txt", "1")
+    put(jupyter, "ren/two.txt", "2")
+    mkdir(jupyter, "ren/d")
+    put(jupyter, "ren/d/in.txt", "in")
+    mkdir(jupyter, "ren/e")
+
+    def rename(old: str, new: str) -> int:
+        status, _, _ = jupyter.contents("PATCH", old, {"path": new})
+        return int(status)
+
+    assert rename("ren/one.txt", "ren/two.txt") == 409  # onto a file
+    assert rename("ren/one.txt", "ren/d") == 409  # onto a folder
+    assert rename("ren/e", "ren/d") == 409  # a folder onto a folder
+    assert rename("ren/e", "ren/one.txt") == 409  # a folder onto a file
+    assert rename("ren/one.txt", "ren/nowhere/one.txt") == 404
+    assert rename("ren/d", "ren/nowhere/d") == 404
+    assert rename("ren/missing.txt", "ren/x.txt") == 404
+    assert tree(jupyter, "ren") == [
+        "ren/d/",
+        "ren/d/in.txt",
+        "ren/e/",
+        "ren/one.txt",
+        "ren/two.txt",
+    ]
+    assert jupyter.contents("GET", "ren/two.txt")[1]["content"] == "2"
+    assert rename("ren/one.txt", "ren/d/one.txt") == 200
+    assert jupyter.contents("GET", "ren/d/one.txt")[1]["content"] == "1"
+
+
+async def test_renaming_onto_a_taken_name_or_into_a_missing_folder_manager(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    await cm.save(text_model("1"), "one.txt")
+    await cm.save(text_model("2"), "two.txt")
+    await cm.new({"type": "directory"}, "d")
+    await cm.save(text_model("in"), "d/in.txt")
+    await cm.new({"type": "directory"}, "e")
+    before = all_keys(moto_auth, auth_bucket)
+    assert await status_of(cm.rename("e", "d")) == 409
+    assert await status_of(cm.rename("e", "one.txt")) == 409
+    assert await status_of(cm.rename("d", "nowhere/d")) == 404
+    assert await status_of(cm.rename("d", "one.txt/d")) == 404  # a file is no folder
+    assert all_keys(moto_auth, auth_bucket) == before
