@@ -55,7 +55,9 @@ from .errors import checked_path, http_error_for, s3_errors
 from .kernels import use_kernel_env
 from .models import (
     NOTEBOOK_MIMETYPE,
+    CellByCellDecoder,
     Model,
+    collections_deferred,
     content_from_bytes,
     content_to_bytes,
     directory_model,
@@ -577,9 +579,13 @@ class JupyterS3(AsyncContentsManager):
 
         def parse() -> tuple[Any, str | None]:
             try:
-                nb = nbformat.reads(  # type: ignore[no-untyped-call]
-                    data.decode("utf-8"), as_version=4, capture_validation_error=validation_error
-                )
+                with collections_deferred():
+                    nb = nbformat.reads(  # type: ignore[no-untyped-call]
+                        data.decode("utf-8"),
+                        as_version=4,
+                        capture_validation_error=validation_error,
+                        cls=CellByCellDecoder,  # lets the event loop run between cells
+                    )
             except Exception as e:
                 raise HTTPError(400, f"Unreadable Notebook: {path} {e!r}") from e
             if nb.nbformat < 3:
@@ -671,25 +677,29 @@ class JupyterS3(AsyncContentsManager):
     ) -> bytes:
         """The notebook as it is stored, signed if all its output is trusted.
         Conversion, the signature's hash and serialisation (with validation) run
-        in a thread; the signature is stored here (see :meth:`_fill_notebook`)."""
-        problem = notebook_problem(content)
-        if problem is not None:
-            raise HTTPError(400, f"Invalid notebook {path}: {problem}")
+        in a thread, as does the check of the content (a walk over every cell); the
+        signature is stored here (see :meth:`_fill_notebook`)."""
         notary = self.notary
 
         def serialise() -> tuple[bytes, bool, str | None]:
-            nb = nbformat.from_dict(content)  # type: ignore[no-untyped-call]
-            trusted = bool(notary.check_cells(nb))  # type: ignore[no-untyped-call]
-            signature = None
-            if trusted and nb.nbformat >= 3:
-                signature = notary.compute_signature(nb)  # type: ignore[no-untyped-call]
-            text = nbformat.writes(  # type: ignore[no-untyped-call]
-                nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
-            )
+            problem = notebook_problem(content)
+            if problem is not None:
+                raise HTTPError(400, f"Invalid notebook {path}: {problem}")
+            with collections_deferred():
+                nb = nbformat.from_dict(content)  # type: ignore[no-untyped-call]
+                trusted = bool(notary.check_cells(nb))  # type: ignore[no-untyped-call]
+                signature = None
+                if trusted and nb.nbformat >= 3:
+                    signature = notary.compute_signature(nb)  # type: ignore[no-untyped-call]
+                text = nbformat.writes(  # type: ignore[no-untyped-call]
+                    nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
+                )
             return text.encode("utf-8"), trusted, signature
 
         try:
             data, trusted, signature = await asyncio.to_thread(serialise)
+        except HTTPError:
+            raise
         except Exception as e:
             raise HTTPError(400, f"Invalid notebook {path}: {e}") from e
         if signature is not None:

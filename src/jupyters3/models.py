@@ -7,9 +7,15 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import gc
 import hashlib
+import json
 import mimetypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from json.decoder import WHITESPACE, scanstring  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 from tornado.web import HTTPError
@@ -260,3 +266,104 @@ def notebook_problem(content: Any) -> str | None:
             if cell["cell_type"] == "code" and not isinstance(cell.get("outputs", []), list):
                 return f"cell {number} has {_json_kind(cell['outputs'])} as its 'outputs'"
     return None
+
+
+class CellByCellDecoder(json.JSONDecoder):
+    """``json.loads``'s decoder that decodes a notebook's ``cells`` one cell at a time.
+
+    The C decoder holds the interpreter lock for a whole document (half a second
+    for 25 MB, during which the event loop cannot run even though the parse is in
+    a thread); between cells, other threads get their turn. Same result as
+    ``json.loads``; anything but a plain top-level object, and every error, is left
+    to the standard decoder, so errors are its own."""
+
+    def decode(self, s: str, _w: Any = WHITESPACE.match) -> Any:
+        try:
+            obj, end = self._top_object(s, _w(s, 0).end(), _w)
+        except (json.JSONDecodeError, IndexError, _NotPlain):
+            return super().decode(s)
+        if _w(s, end).end() != len(s):
+            return super().decode(s)  # "Extra data", as the standard decoder says
+        return obj
+
+    def _top_object(self, s: str, idx: int, _w: Any) -> tuple[dict[str, Any], int]:
+        if s[idx] != "{":
+            raise _NotPlain
+        obj: dict[str, Any] = {}
+        idx = _w(s, idx + 1).end()
+        if s[idx] == "}":
+            return obj, idx + 1
+        while True:
+            if s[idx] != '"':
+                raise _NotPlain
+            key, idx = scanstring(s, idx + 1, self.strict)
+            idx = _w(s, idx).end()
+            if s[idx] != ":":
+                raise _NotPlain
+            idx = _w(s, idx + 1).end()
+            if key == "cells" and s[idx] == "[":
+                obj[key], idx = self._array(s, idx, _w)
+            else:
+                obj[key], idx = self.raw_decode(s, idx)
+            idx = _w(s, idx).end()
+            if s[idx] == "}":
+                return obj, idx + 1
+            if s[idx] != ",":
+                raise _NotPlain
+            idx = _w(s, idx + 1).end()
+
+    def _array(self, s: str, idx: int, _w: Any) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        idx = _w(s, idx + 1).end()
+        if s[idx] == "]":
+            return items, idx + 1
+        while True:
+            item, idx = self.raw_decode(s, idx)
+            items.append(item)
+            idx = _w(s, idx).end()
+            if s[idx] == "]":
+                return items, idx + 1
+            if s[idx] != ",":
+                raise _NotPlain
+            idx = _w(s, idx + 1).end()
+
+
+class _NotPlain(Exception):
+    """Not the plain JSON object the cell-by-cell decoder reads itself."""
+
+
+_gc_lock = threading.Lock()
+_gc_deferrals = 0
+
+
+@contextmanager
+def collections_deferred() -> Iterator[None]:
+    """No automatic garbage collection while the block builds a large notebook.
+
+    Building one (parsing, copying, converting) makes millions of objects, and each
+    automatic collection of the oldest generation walks every live object holding
+    the interpreter lock: pauses of a second for the event loop, though the work is
+    in a thread. A notebook is a tree (no cycles to collect), so collections wait
+    until the block ends; the objects still alive then join the oldest generation
+    without a collection (``gc.freeze`` and ``gc.unfreeze`` move them in one step).
+    Other threads' cyclic garbage is collected later, not lost. Nests, and leaves
+    alone a process that turned automatic collection off itself."""
+    global _gc_deferrals
+    with _gc_lock:
+        if _gc_deferrals == 0 and not gc.isenabled():
+            owner = False
+        else:
+            owner = True
+            _gc_deferrals += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if owner:
+            with _gc_lock:
+                _gc_deferrals -= 1
+                if _gc_deferrals == 0:
+                    if gc.get_freeze_count() == 0:  # (never thaw what the process froze)
+                        gc.freeze()
+                        gc.unfreeze()
+                    gc.enable()

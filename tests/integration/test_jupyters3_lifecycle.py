@@ -19,6 +19,7 @@ from nbformat.sign import NotebookNotary
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from jupyters3 import JupyterS3
+from jupyters3 import manager as manager_module
 from tests.integration.test_jupyters3_fixtures import cm
 from tests.integration.test_jupyters3_scale import multipart_uploads, upload_state
 from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
@@ -109,8 +110,8 @@ def big_notebook(cells: int = 10_000) -> Any:
 async def test_large_notebooks_are_handled_off_the_event_loop(
     cm: JupyterS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Serialising, validating, signing and parsing a notebook of several MB
-    takes seconds of CPU; none of it may run on the event loop that serves
+    """Checking, serialising, validating, signing and parsing a notebook of several
+    MB takes seconds of CPU; none of it may run on the event loop that serves
     every user. Each such function is watched: called on the loop's own thread,
     it is recorded (a thread check, not a timing)."""
     nb = big_notebook()  # (building it validates each cell: before the watch)
@@ -130,6 +131,7 @@ async def test_large_notebooks_are_handled_off_the_event_loop(
     for name in ("writes", "reads", "from_dict", "validate"):
         watch(nbformat, name)
     watch(NotebookNotary, "compute_signature")
+    watch(manager_module, "notebook_problem")  # a walk over every cell
     ticks = 0
 
     async def ticker() -> None:

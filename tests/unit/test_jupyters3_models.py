@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +14,9 @@ from tornado.web import HTTPError
 
 from jupyters3.models import (
     EPOCH,
+    CellByCellDecoder,
     checkpoint_model,
+    collections_deferred,
     content_from_bytes,
     content_to_bytes,
     directory_model,
@@ -149,3 +153,80 @@ def test_guess_mimetype_is_mimetypes_guess_of_the_name() -> None:
     for name in names:
         for path in (name, f"dir/sub/{name}"):
             assert guess_mimetype(path) == mimetypes.guess_type(name)[0], path
+
+
+NOTEBOOK_TEXTS = [
+    "{}",
+    " {\n } \n",
+    '{"cells": []}',
+    '{"cells": [ ], "metadata": {}}',
+    '{"a": [1, 2], "cells": [{"x": 1}, 2, "s", null] , "b": {"c": "d"}}\n',
+    '{"a": 1, "a": 2, "cells": [1], "cells": [2]}',
+    '{"\\u00e9": "\\ud83d\\ude00", "cells": ["\\n", "é"]}',
+    '{"cells": {"x": 1}}',
+    '{"a": NaN, "cells": [Infinity, -Infinity, 1e400, 12345678901234567890]}',
+    # and what is not a notebook, or not JSON: the standard decoder's own errors
+    "[]",
+    "5",
+    '"x"',
+    '{"cells": [1,]}',
+    '{"cells": [1 2]}',
+    '{"a" 1}',
+    '{"a": 1,}',
+    '{"a": 1} x',
+    '{"cells": [1]}}',
+    "",
+    "   ",
+    "{",
+    '{"cells": [',
+    '{"a": "\x01"}',
+    "{'a': 1}",
+]
+
+
+@pytest.mark.parametrize("text", NOTEBOOK_TEXTS)
+def test_the_cell_by_cell_decoder_is_json_loads(text: str) -> None:
+    def decoded(**kwargs: object) -> tuple[str, str]:
+        try:
+            return "value", repr(json.loads(text, **kwargs))  # type: ignore[arg-type]
+        except json.JSONDecodeError as e:
+            return "error", f"{e} {e.pos}"
+
+    assert decoded(cls=CellByCellDecoder) == decoded()
+
+
+def test_the_cell_by_cell_decoder_decodes_cells_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each cell is one call of the C decoder, so other threads run between cells."""
+    calls: list[int] = []
+    original = json.JSONDecoder.raw_decode
+
+    def raw_decode(self: json.JSONDecoder, s: str, idx: int = 0) -> tuple[object, int]:
+        calls.append(idx)
+        return original(self, s, idx)
+
+    monkeypatch.setattr(json.JSONDecoder, "raw_decode", raw_decode)
+    nb = {"cells": [{"source": str(i), "outputs": [math.pi]} for i in range(50)], "nbformat": 4}
+    text = json.dumps(nb, indent=1)
+    assert json.loads(text, cls=CellByCellDecoder) == nb
+    assert len(calls) == 51  # 50 cells and the version
+
+
+def test_collections_are_deferred_while_a_notebook_is_built() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with collections_deferred():
+        assert not gc.isenabled()
+        with collections_deferred():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+        survivor = [[i] for i in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.is_tracked(survivor) and len(survivor) == 1000
+    gc.disable()
+    try:  # a process that turned collection off itself keeps it off
+        with collections_deferred():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
