@@ -116,13 +116,15 @@ def _new_token() -> str:
 
 class ChunkedUploads:
     """Chunked uploads kept in S3. In memory only hints: which uploads this process
-    took the newest chunk of (for :meth:`abort_mine` at shutdown), and which paths
-    have a chunk being saved here now."""
+    took the newest chunk of (for :meth:`abort_mine` at shutdown), which paths have a
+    chunk being saved here now, and the bytes of the chunks it staged (by key and
+    ETag, at most a part per upload), which spare reading them back to merge them."""
 
     def __init__(self, log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
         self.log = log
         self._mine: dict[str, tuple[str, str, str]] = {}  # path: (base, token, newest key)
         self._busy: set[str] = set()
+        self._staged: dict[str, tuple[str, bytes]] = {}  # key: (etag, bytes)
 
     @staticmethod
     def stage(store: S3Store) -> str:
@@ -246,12 +248,15 @@ class ChunkedUploads:
         later = [s.obj.key for n, s in state.chunks.items() if n >= number]
         key = f"{state.key}/{number:05d}-{offset}"
         written = await store.write(key, data, "application/octet-stream")
+        self._staged[key] = (written.etag, data)
         staged = _Staged(
             number,
             offset,
             ObjectSummary(key, len(data), written.etag, datetime.now(timezone.utc)),
         )
         stale = [k for k in later if k != key]
+        for k in stale:
+            self._staged.pop(k, None)
         if stale:
             await store.delete_keys(stale)
         state.chunks = {n: s for n, s in state.chunks.items() if n < number}
@@ -268,14 +273,26 @@ class ChunkedUploads:
         return max(found, key=lambda u: u.initiated) if found else None
 
     async def _read(self, store: S3Store, chunks: list[_Staged]) -> bytearray:
-        """The staged ``chunks`` one after the other (read at once: at most a part)."""
-        objects = await asyncio.gather(*(store.read(s.obj.key) for s in chunks))
-        buffer = bytearray()
-        for obj in objects:
+        """The staged ``chunks`` one after the other: the ones this process staged
+        (unchanged since) from memory, the others read at once (at most a part)."""
+
+        async def body(staged: _Staged) -> bytes:
+            known = self._staged.pop(staged.obj.key, None)
+            if known is not None and known[0].strip('"') == staged.obj.etag.strip('"'):
+                return known[1]
+            obj = await store.read(staged.obj.key)
             if obj is None:
                 raise HTTPError(400, "A chunk of this upload is gone: upload it again")
-            buffer += obj.body
+            return obj.body
+
+        buffer = bytearray()
+        for data in await asyncio.gather(*(body(s) for s in chunks)):
+            buffer += data
         return buffer
+
+    def _forget(self, base: str) -> None:
+        for key in [k for k in self._staged if k.startswith(base)]:
+            del self._staged[key]
 
     async def _merge(
         self, store: S3Store, state: _State, chunks: list[_Staged], content_type: str
@@ -314,6 +331,7 @@ class ChunkedUploads:
             body += data
             await store.write(target, bytes(body), content_type)
             await store.delete_keys([s.obj.key for s in chunks])
+            self._forget(state.base)
             return total
         number = chunks[-1].number + 1
         if number > _MAX_PART_NUMBER:
@@ -328,6 +346,7 @@ class ChunkedUploads:
         )
         await store.copy(state.key, target, size=total)
         await store.delete_keys([state.key] + [s.obj.key for s in chunks])
+        self._forget(state.base)
         return total
 
     async def _discard(self, store: S3Store, base: str, path: str | None) -> None:
@@ -335,6 +354,7 @@ class ChunkedUploads:
         what fails is left to the reaper and the bucket's lifecycle rules)."""
         if path is not None:
             self._mine.pop(path, None)
+        self._forget(base)
         try:
             uploads = [u async for u in store.s3.list_multipart_uploads(store.bucket, base)]
             for upload in uploads:
@@ -378,6 +398,7 @@ class ChunkedUploads:
                 await self._abort(store, upload)
             if objects:
                 await store.delete_keys([o.key for o in objects])
+            self._forget(stage + name)
             for path, (base, token, _) in list(self._mine.items()):
                 if (base + token).endswith(name):
                     del self._mine[path]
