@@ -513,7 +513,8 @@ class JupyterS3(AsyncContentsManager):
         entries: list[Model] = []
         for name in listing.dirs:
             if listable(name):
-                entries.append(directory_model(join(path, name)))
+                # a CommonPrefix has no time (its marker's would cost a request each)
+                entries.append(directory_model(join(path, name), time_known=False))
         for name, obj in listing.files.items():
             if listable(name):
                 entries.append(

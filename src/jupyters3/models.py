@@ -40,8 +40,9 @@ __all__ = [
 Model = dict[str, Any]
 FileType = Literal["file", "notebook"]
 
-# Folders have no time of their own in S3 unless they have a marker object;
-# like jupyter_server for unreadable times, show the Unix epoch then.
+# Folders have no time of their own in S3 unless they have a marker object; a
+# folder's own model then shows the Unix epoch (as jupyter_server does for times it
+# cannot read: the API's Last-Modified header needs one).
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NOTEBOOK_MIMETYPE = "application/x-ipynb+json"
 
@@ -154,9 +155,12 @@ def directory_model(
     last_modified: datetime | None = None,
     content: list[Model] | None = None,
     writable: bool = True,
+    time_known: bool = True,
 ) -> Model:
     """The model of a folder; ``content`` (the models of its entries) makes it
-    a model with content (``format`` ``json``)."""
+    a model with content (``format`` ``json``). ``time_known=False`` (a folder
+    entry of a listing, which S3 gives no time): ``last_modified`` and
+    ``created`` are null, which the file browsers show as no time."""
     model = _base(
         path,
         "directory",
@@ -166,6 +170,8 @@ def directory_model(
         mimetype=None,
         writable=writable,
     )
+    if not time_known:
+        model["last_modified"] = model["created"] = None
     if content is not None:
         model["content"] = content
         model["format"] = "json"

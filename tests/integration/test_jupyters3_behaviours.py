@@ -241,3 +241,66 @@ async def test_renaming_onto_a_taken_name_or_into_a_missing_folder_manager(
     assert await status_of(cm.rename("d", "nowhere/d")) == 404
     assert await status_of(cm.rename("d", "one.txt/d")) == 404  # a file is no folder
     assert all_keys(moto_auth, auth_bucket) == before
+
+
+# -- listing entries and their own models --------------------------------------------
+
+# S3's delimited listing gives a sub-folder as a CommonPrefix, with no time: the one
+# difference between a folder's entry and its own model (README, "What differs").
+FOLDER_TIMES = ("last_modified", "created")
+
+
+def same_but_folder_times(entry: dict[str, Any], own: dict[str, Any]) -> None:
+    if entry["type"] == "directory":
+        assert entry["last_modified"] is None and entry["created"] is None, entry
+        entry = {k: v for k, v in entry.items() if k not in FOLDER_TIMES}
+        own = {k: v for k, v in own.items() if k not in FOLDER_TIMES}
+    assert entry == own
+
+
+async def test_listing_entries_are_the_models_they_list(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    await cm.new({"type": "directory"}, "top")
+    await cm.new({"type": "directory"}, "top/marked")
+    await cm.new(path="top/n.ipynb")
+    await cm.save(text_model("t"), "top/t.txt")
+    await cm.save({"type": "file", "format": "base64", "content": "AAE="}, "top/b.bin")
+    await cm.save(text_model("c"), "top/data.csv")
+    moto_auth.boto3_client().put_object(Bucket=auth_bucket, Key="top/bare/x.txt", Body=b"x")
+    listing = await cm.get("top")
+    entries = {e["name"]: e for e in listing["content"]}
+    assert sorted(entries) == ["b.bin", "bare", "data.csv", "marked", "n.ipynb", "t.txt"]
+    for entry in entries.values():
+        same_but_folder_times(entry, await cm.get(entry["path"], content=False))
+    # A folder's own model has its marker's time (not 1970), as S3 has it.
+    marker = moto_auth.boto3_client().head_object(Bucket=auth_bucket, Key="top/marked/")
+    own = await cm.get("top/marked", content=False)
+    assert own["last_modified"] == marker["LastModified"] and own["created"] == own["last_modified"]
+    assert (await cm.get("top/marked"))["last_modified"] == own["last_modified"]
+    assert listing["last_modified"] == (await cm.get("top", content=False))["last_modified"]
+    assert listing["last_modified"].year > 1970
+    # No marker: no time known; the folder's own model needs one (Last-Modified).
+    assert (await cm.get("top/bare", content=False))["last_modified"].year == 1970
+
+
+def test_listing_entries_are_the_models_they_list_through_the_api(jupyter: Jupyter) -> None:
+    mkdir(jupyter, "lst")
+    mkdir(jupyter, "lst/marked")
+    status, _, _ = jupyter.contents("POST", "lst", {"type": "notebook"})
+    assert status == 201
+    put(jupyter, "lst/t.txt")
+    s3 = jupyter.moto.boto3_client()
+    s3.put_object(Bucket=jupyter.bucket, Key=PREFIX + "lst/bare/x.txt", Body=b"x")
+    status, listing, _ = jupyter.contents("GET", "lst")
+    assert status == 200
+    names = sorted(e["name"] for e in listing["content"])
+    assert names == ["Untitled.ipynb", "bare", "marked", "t.txt"]
+    for entry in listing["content"]:
+        status, own, headers = jupyter.contents("GET", entry["path"], query="?content=0")
+        assert status == 200 and headers["Last-Modified"]
+        same_but_folder_times(entry, own)
+    status, own, headers = jupyter.contents("GET", "lst/marked", query="?content=0")
+    marker = s3.head_object(Bucket=jupyter.bucket, Key=PREFIX + "lst/marked/")
+    assert headers["Last-Modified"] == marker["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
+    assert not own["last_modified"].startswith("1970")

@@ -60,7 +60,10 @@ def test_directory_model() -> None:
     assert bare["type"] == "directory"
     assert bare["size"] is None
     assert bare["last_modified"] == EPOCH
-    full = directory_model("", last_modified=T, content=[])
+    entry = directory_model("a/b", time_known=False)  # a listing's entry: no time in S3
+    validate_model(entry, expect_content=False)
+    assert entry["last_modified"] is None and entry["created"] is None
+    full = directory_model("", last_modified=T, content=[entry])
     validate_model(full, expect_content=True)
     assert full["format"] == "json"
     assert full["name"] == ""
