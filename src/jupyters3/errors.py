@@ -32,6 +32,9 @@ _DENIED_CODES = frozenset(
 _CONFLICT_CODES = frozenset(
     {"OperationAborted", "ConditionalRequestConflict", "PreconditionFailed"}
 )
+# S3's 400s that the user's input causes (a name or a file too big for S3). Any
+# other 400 is a request this server built wrong, or a setting of it: a 500.
+_BAD_INPUT_CODES = frozenset({"KeyTooLongError", "EntityTooLarge"})
 
 
 def _details(exc: S3Error) -> str:
@@ -45,8 +48,9 @@ def _details(exc: S3Error) -> str:
 
 def http_error_for(exc: S3Error, action: str, path: str) -> HTTPError:
     """The HTTP error for ``exc``, raised while ``action`` (e.g. "saving") ``path``:
-    404 missing, 403 denied, 409 clash, 400 bad input, 500 otherwise (with S3's
-    request id, so an operator can look it up)."""
+    404 missing, 403 denied, 409 clash, 400 input S3 cannot take (a key too long),
+    500 otherwise, S3's other 400s too (with S3's request id, so an operator can
+    look it up)."""
     what = f"{action} {path!r}" if path else f"{action} the root folder"
     if isinstance(exc, NoSuchBucket):
         return HTTPError(500, f"Error {what}: the S3 bucket does not exist ({_details(exc)})")
@@ -62,8 +66,10 @@ def http_error_for(exc: S3Error, action: str, path: str) -> HTTPError:
         return HTTPError(409, f"Conflict {what}: it changed meanwhile ({_details(exc)})")
     if isinstance(exc, TransportError):
         return HTTPError(500, f"Error {what}: could not reach S3: {exc.message or exc.code}")
-    if exc.status == 400 or exc.code in ("KeyTooLongError", "InvalidArgument"):
+    if exc.code in _BAD_INPUT_CODES:
         return HTTPError(400, f"Error {what}: S3 refused the request: {_details(exc)}")
+    if exc.status == 400:
+        return HTTPError(500, f"Error {what}: S3 refused the server's request: {_details(exc)}")
     return HTTPError(500, f"Error {what}: {_details(exc)}")
 
 

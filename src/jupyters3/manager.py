@@ -479,11 +479,17 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(404, f"file or directory does not exist: {path!r}")
         if type not in (None, "directory", "file", "notebook"):
             raise HTTPError(400, f"Unknown type {type!r}", reason="bad type")
-        with self._s3_errors("reading", path):
-            if path == "" or type == "directory":
-                model = await self._get_dir(path, content, type)
-            else:
-                model = await self._get_file_or_dir(path, content, type, format, require_hash)
+        try:
+            with self._s3_errors("reading", path):
+                if path == "" or type == "directory":
+                    model = await self._get_dir(path, content, type)
+                else:
+                    model = await self._get_file_or_dir(path, content, type, format, require_hash)
+        except HTTPError:
+            raise
+        except Exception as e:  # e.g. a broken notebook signature store: ours, not the user's
+            self.log.error("Error while reading %s: %s", path, e, exc_info=True)
+            raise HTTPError(500, f"Unexpected error while reading {path}: {e!r}") from e
         self._emit("get", path)
         return model
 

@@ -5,6 +5,10 @@ REST API of a real Jupyter server (default options) on the suite's S3 server."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +16,7 @@ from typing import Any
 
 import pytest
 from jupyter_server.services.contents.filemanager import AsyncFileContentsManager
+from nbformat.sign import MemorySignatureStore
 from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
@@ -304,3 +309,137 @@ def test_listing_entries_are_the_models_they_list_through_the_api(jupyter: Jupyt
     marker = s3.head_object(Bucket=jupyter.bucket, Key=PREFIX + "lst/marked/")
     assert headers["Last-Modified"] == marker["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
     assert not own["last_modified"].startswith("1970")
+
+
+# -- errors: the README's table, row by row -------------------------------------------
+
+
+class BrokenStore(MemorySignatureStore):
+    """A notebook signature store whose database is gone."""
+
+    def check_signature(self, digest: str, algorithm: str) -> bool:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def store_signature(self, digest: str, algorithm: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+BROKEN_STORE_CONFIG = (
+    "from tests.integration.test_jupyters3_behaviours import BrokenStore\n"
+    "c.NotebookNotary.store_factory = BrokenStore\n"
+)
+
+
+class ThreadedProxy:
+    """An :class:`S3Proxy` on its own event loop in a thread, for a Jupyter server in a
+    child process while the test blocks on its HTTP calls."""
+
+    def __init__(self, upstream: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.proxy = self._run(S3Proxy(upstream).start())
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def stop(self) -> None:
+        self._run(self.proxy.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def faulty(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Jupyter server reaching S3 through a fault proxy, with a broken signature store."""
+    bucket = f"faulty-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("faulty")
+    env = server_env(home)
+    config_dir = Path(env["JUPYTER_CONFIG_DIR"])
+    config_dir.mkdir(parents=True)
+    (config_dir / "jupyter_server_config.py").write_text(BROKEN_STORE_CONFIG)
+    threaded = ThreadedProxy(moto_auth.endpoint_url)
+    port, token = unused_port(), uuid.uuid4().hex
+    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
+    cmd = jupyter_command(
+        "server",
+        port=port,
+        token=token,
+        root=home,
+        endpoint_url=threaded.proxy.url,
+        keys=(moto_auth.access_key_id, moto_auth.secret_access_key),
+        bucket=bucket,
+        region=REGION,
+        prefix=PREFIX,
+    )
+    try:
+        with running(cmd, env, home / "server.log", server):
+            yield server, threaded.proxy
+    finally:
+        threaded.stop()
+
+
+def test_each_row_of_the_error_table_through_the_api(faulty: Any) -> None:
+    server, proxy = faulty
+    put(server, "a.txt", "a")
+    put(server, "b.txt", "b")
+
+    def answer(method: str, path: str, body: Any = None) -> tuple[int, str]:
+        status, payload, _ = server.contents(method, path, body)
+        return int(status), payload.get("message", "") if isinstance(payload, dict) else payload
+
+    # 400: the user's input
+    assert answer("GET", "a/../../etc")[0] == 400
+    assert answer("PUT", "x" * 1100, text_model("x"))[0] == 400
+    assert answer("PUT", "n.ipynb", {"type": "notebook", "content": {"cells": 1}})[0] == 400
+    # 404 and 409
+    assert answer("GET", "missing.txt")[0] == 404
+    assert answer("PATCH", "a.txt", {"path": "b.txt"})[0] == 409
+    # S3 said no
+    for status, code, expected in [
+        (403, "AccessDenied", 403),
+        (412, "PreconditionFailed", 409),
+        (400, "KeyTooLongError", 400),  # the user's name, as S3 judged it
+        (400, "InvalidArgument", 500),  # a request of ours S3 refused
+        (500, "InternalError", 500),
+        (503, "SlowDown", 500),  # still, after the retries
+    ]:
+        proxy.fault = lambda kind, req, s=status, c=code: (s, c) if kind == "GetObject" else None
+        try:
+            got, message = answer("GET", "a.txt")
+        finally:
+            proxy.fault = None
+        assert got == expected, (code, got, message)
+        assert code in message
+        if expected == 500:
+            assert "reading 'a.txt'" in message and "S3 request id proxy-" in message
+    # S3 unreachable
+    rule = proxy.reset_before(lambda r: r.kind == "GetObject", times=1000)
+    try:
+        got, message = answer("GET", "a.txt")
+    finally:
+        rule.times = 0
+    assert got == 500 and "could not reach S3" in message
+    assert answer("GET", "a.txt")[0] == 200
+    # a broken notebook signature store (the server's side): reading and saving
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    got, message = answer("PUT", "n.ipynb", {"type": "notebook", "content": nb})
+    assert got == 500 and "disk I/O error" in message
+    server.moto.boto3_client().put_object(
+        Bucket=server.bucket, Key=PREFIX + "n.ipynb", Body=json.dumps(nb).encode()
+    )
+    got, message = answer("GET", "n.ipynb")
+    assert got == 500 and "disk I/O error" in message
+
+
+async def test_a_broken_signature_store_is_a_500_through_the_manager(cm: JupyterS3) -> None:
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    await cm.save({"type": "notebook", "content": nb}, "n.ipynb")
+    cm.notary.store = BrokenStore()
+    with pytest.raises(HTTPError) as e:
+        await cm.get("n.ipynb")
+    assert e.value.status_code == 500 and "disk I/O error" in str(e.value.log_message)
+    assert await status_of(cm.save({"type": "notebook", "content": nb}, "n.ipynb")) == 500
+    assert (await cm.get("n.ipynb", content=False))["type"] == "notebook"  # no signature needed

@@ -31,8 +31,10 @@ from s3lite import (
         (S3Error("x", code="InvalidAccessKeyId", status=403), 403),
         (PreconditionFailed("changed", status=412), 409),
         (S3Error("busy", code="OperationAborted", status=409), 409),
-        (S3Error("bad", code="InvalidArgument", status=400), 400),
+        (S3Error("bad", code="InvalidArgument", status=400), 500),  # ours, not the user's
+        (S3Error("bad", code="InvalidRequest", status=400), 500),
         (S3Error("long", code="KeyTooLongError", status=400), 400),
+        (S3Error("big", code="EntityTooLarge", status=400), 400),
         (S3Error("boom", code="InternalError", status=500, request_id="RID1"), 500),
         (TransportError("connection refused", request_sent=False), 500),
     ],
