@@ -7,9 +7,11 @@ pointed at the local server with dummy keys (your own AWS settings are neither
 needed nor used). With ``--bucket`` it runs on that bucket instead, with the usual
 AWS credential chain, and writes nothing to it.
 
-Ctrl-C (or SIGTERM) stops Jupyter, which shuts its kernels down, then the local
-server. The server also exits by itself when this process dies, however it dies:
-it runs until its stdin, a pipe from this process, reaches end of file.
+Jupyter's own log shows warnings and errors only, so what the demo prints is one
+block: one URL, one instruction. One Ctrl-C (or SIGTERM) stops Jupyter, which
+shuts its kernels down, then the local server. The server also exits by itself
+when this process dies, however it dies: it runs until its stdin, a pipe from
+this process, reaches end of file.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import asyncio
 import importlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import textwrap
+import urllib.parse
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -242,9 +246,12 @@ def demo_settings(
     endpoint_url: str | None,
     region: str | None,
     static_keys: tuple[str, str] | None,
+    always_delete_dir: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The JupyterS3 configuration, as ``{class: {trait: value}}``."""
     s3: dict[str, Any] = {"aws_s3_bucket": bucket}
+    if always_delete_dir:
+        s3["always_delete_dir"] = True
     if prefix:
         s3["prefix"] = prefix
     if endpoint_url:
@@ -267,15 +274,22 @@ def jupyter_argv(
     port: int,
     open_browser: bool,
     allow_root: bool,
+    token: str,
     extra: list[str],
 ) -> list[str]:
     """Jupyter's command line: the settings (command-line config beats config files),
-    loopback only, the port, the browser, then ``extra`` as given."""
+    loopback only, the port, the browser, the token, a log of warnings and errors
+    only, then ``extra`` as given (which can change any of these)."""
     argv = [
         "--ServerApp.contents_manager_class=jupyters3.JupyterS3",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         f"--ServerApp.open_browser={open_browser}",
+        # A token of ours: Jupyter prints its banner of URLs only for one it made.
+        f"--IdentityProvider.token={token}",
+        # No banner saying Ctrl-C needs confirming (one Ctrl-C stops: run_jupyter),
+        # none of the extensions' start-up notes: Jupyter's warnings and errors only.
+        "--Application.log_level=WARN",
     ]
     if allow_root:
         argv.append("--ServerApp.allow_root=True")
@@ -346,6 +360,8 @@ def demo_command(args: argparse.Namespace) -> int:
                 endpoint_url=server.endpoint_url,
                 region=DEMO_REGION,
                 static_keys=(DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY),
+                # the demo's data is thrown away: folders delete as on a laptop's disk
+                always_delete_dir=True,
             )
         else:
             settings = demo_settings(
@@ -362,9 +378,15 @@ def demo_command(args: argparse.Namespace) -> int:
         if allow_root:
             _say("running as root: allowing Jupyter to run as root (it listens on 127.0.0.1 only)")
         argv = jupyter_argv(
-            settings, port=args.port, open_browser=open_browser, allow_root=allow_root, extra=extra
+            settings,
+            port=args.port,
+            open_browser=open_browser,
+            allow_root=allow_root,
+            token=secrets.token_hex(24),
+            extra=extra,
         )
-        return run_jupyter(argv, lab=args.lab)
+        also = " and the local S3 server" if local else ""
+        return run_jupyter(argv, lab=args.lab, also_stops=also)
     finally:
         if server is not None:
             server.stop()
@@ -382,9 +404,10 @@ def _check(settings: dict[str, dict[str, Any]]) -> bool:
     return passed(steps)
 
 
-def run_jupyter(argv: list[str], *, lab: bool) -> int:
+def run_jupyter(argv: list[str], *, lab: bool, also_stops: str = "") -> int:
     """Run Jupyter Notebook (or Lab) in this process until SIGINT/SIGTERM; a second
-    signal while it shuts down skips the rest of the shutdown."""
+    signal while it shuts down skips the rest of the shutdown. ``also_stops`` says
+    what else the first signal stops (e.g. " and the local S3 server")."""
     module, cls = ("jupyterlab.labapp", "LabApp") if lab else ("notebook.app", "JupyterNotebookApp")
     app_class: Any = getattr(importlib.import_module(module), cls)
 
@@ -406,8 +429,11 @@ def run_jupyter(argv: list[str], *, lab: bool) -> int:
         previous[sig] = signal.signal(sig, on_signal)
 
     def announce() -> None:
-        _say(f"{name} is running at {serverapp.local_url}")
-        _say("press Ctrl-C to stop it and the local S3 server")
+        url = urllib.parse.urlsplit(serverapp.local_url)  # shows a token it did not make as ...
+        token = serverapp.identity_provider.token
+        query = urllib.parse.urlencode({"token": token}) if token else ""
+        _say(f"{name} is running at {url._replace(query=query).geturl()}")
+        _say(f"press Ctrl-C once to stop it{also_stops}")
 
     serverapp.io_loop.add_callback(announce)  # runs once the server is listening
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import queue
 import re
 import signal
@@ -114,14 +115,25 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 def start_demo(demo_env: dict[str, str]) -> Iterator[Any]:
     started: list[Demo] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Demo:
+    terminals: list[int] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, terminal: bool = False) -> Demo:
+        """``jupyters3 demo ARGS``; with ``terminal``, as a shell starts it: its
+        stdin a terminal (where Jupyter would ask to confirm a Ctrl-C), in a
+        process group of its own (which a terminal's Ctrl-C signals as a whole)."""
         script = Path(sys.executable).with_name("jupyters3")
+        stdin = None
+        if terminal:
+            controller, stdin = pty.openpty()
+            terminals.extend((controller, stdin))
         proc = subprocess.Popen(
             [str(script), "demo", *args],
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**demo_env, **(env or {})},
+            start_new_session=terminal,
         )
         demo = Demo(proc)
 
@@ -149,6 +161,8 @@ def start_demo(demo_env: dict[str, str]) -> Iterator[Any]:
                 os.kill(pid, signal.SIGKILL)
             demo.proc.kill()
             demo.proc.wait()
+    for fd in terminals:
+        os.close(fd)
 
 
 def _api(base: str, token: str, path: str, method: str = "GET", body: Any = None) -> Any:
@@ -175,7 +189,7 @@ def _boto3(endpoint: str) -> Any:
 
 
 def test_demo_serves_the_samples_from_s3_and_ctrl_c_stops_everything(start_demo: Any) -> None:
-    demo = start_demo("--no-browser")
+    demo = start_demo("--no-browser", terminal=True)
     s3_endpoint, moto_pid = demo.wait_for(S3_LINE).groups()
     base, path, token = demo.wait_for(URL_LINE).groups()
     assert path == "/tree"  # Notebook 7
@@ -215,11 +229,35 @@ def test_demo_serves_the_samples_from_s3_and_ctrl_c_stops_everything(start_demo:
     children = _children(demo.proc.pid)
     assert int(moto_pid) in children and len(children) >= 2  # the S3 server and the kernel
 
-    demo.proc.send_signal(signal.SIGINT)
+    # The demo deletes a folder with files in it, as the UIs ask to (after a confirmation).
+    _api(base, token, "contents/examples", "DELETE")
+    assert "examples" not in [e["name"] for e in _api(base, token, "contents")["content"]]
+    listed = s3.list_objects_v2(Bucket=DEMO_BUCKET, Prefix="examples/")
+    assert listed.get("Contents", []) == []
+
+    # One Ctrl-C in the terminal (its whole process group), no confirmation asked.
+    os.killpg(demo.proc.pid, signal.SIGINT)
     assert demo.finish() == 0, demo.output()
     assert [pid for pid in children if _running(pid)] == []
     out = "".join(demo.stdout)
     assert "Jupyter Notebook stopped" in out and "local S3 server stopped" in out
+
+
+def test_what_the_demo_prints_is_one_block(start_demo: Any) -> None:
+    demo = start_demo("--no-browser", terminal=True)
+    base, _, token = demo.wait_for(URL_LINE).groups()
+    said = demo.wait_for(re.compile(r"press Ctrl-C.*"))[0]
+    assert said == "press Ctrl-C once to stop it and the local S3 server"
+    assert _api(base, token, "contents/welcome.ipynb?content=0")["type"] == "notebook"
+    os.killpg(demo.proc.pid, signal.SIGINT)
+    assert demo.finish() == 0, demo.output()
+    printed = "".join(demo.stdout) + "".join(demo.stderr)
+    # One URL (the one with its token that works), one word on Ctrl-C; no Jupyter
+    # banner (its URLs, "twice to skip confirmation", its start-up notes).
+    assert printed.count("token=") == 1 and printed.count(token) == 1, printed
+    assert printed.count("Ctrl-C") + printed.count("Control-C") == 1, printed
+    jupyter_said = [line for line in demo.stderr if line.startswith("[")]
+    assert not [line for line in jupyter_said if not line.startswith(("[W", "[E"))], printed
 
 
 def test_demo_lab_stops_on_sigterm(start_demo: Any) -> None:
@@ -265,13 +303,20 @@ def test_jupyter_command_line() -> None:
         static_keys=("id", "secret"),
     )
     argv = jupyter_argv(
-        settings, port=0, open_browser=False, allow_root=False, extra=["--ServerApp.x=1"]
+        settings,
+        port=0,
+        open_browser=False,
+        allow_root=False,
+        token="t0k",
+        extra=["--ServerApp.x=1"],
     )
-    assert argv[:4] == [
+    assert argv[:6] == [
         "--ServerApp.contents_manager_class=jupyters3.JupyterS3",
         "--ServerApp.ip=127.0.0.1",
         "--ServerApp.port=0",
         "--ServerApp.open_browser=False",
+        "--IdentityProvider.token=t0k",
+        "--Application.log_level=WARN",
     ]
     assert (
         "--JupyterS3.authentication_class=jupyters3.JupyterS3SecretAccessKeyAuthentication" in argv
