@@ -16,8 +16,9 @@ import contextlib
 import contextvars
 import hashlib
 import posixpath
+import uuid
 import weakref
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import nbformat
@@ -97,6 +98,8 @@ _claiming: contextvars.ContextVar[bool] = contextvars.ContextVar("_claiming", de
 _MOVE_ATTEMPTS = 3
 # Names new_untitled tries before it gives up (each after a fresh listing).
 _CLAIM_ATTEMPTS = 10
+# Seconds between two sweeps of old trash entries (each on a delete).
+_TRASH_SWEEP_EVERY = 600.0
 
 
 def _abort_uploads_at_exit(ref: weakref.ReferenceType[JupyterS3]) -> None:
@@ -162,6 +165,19 @@ class JupyterS3(AsyncContentsManager):
         config=True,
         help="Allow deleting non-empty folders with everything in them (as the file "
         "browsers ask first). False refuses that unless delete_to_trash is on, as upstream.",
+    )
+    delete_to_trash = Bool(
+        False,
+        config=True,
+        help="Move deleted files and folders to a hidden trash in the bucket, "
+        "<prefix>.jupyters3-trash/<entry>/<path> (server-side copies), instead of "
+        "deleting them. Off by default: S3 has no trash of its own.",
+    )
+    trash_max_age = Float(
+        30 * 86400.0,
+        config=True,
+        help="Seconds after which trashed entries are removed, by a sweep at most every "
+        "10 minutes on a delete (0: never; a bucket lifecycle rule can do it too).",
     )
     hash_algorithm = Enum(
         sorted(hashlib.algorithms_available),
@@ -238,6 +254,7 @@ class JupyterS3(AsyncContentsManager):
         self._uploads = ChunkedUploads(self.log)
         self._reaper: asyncio.Task[None] | None = None
         self._exit_hook = False
+        self._trash_swept: datetime | None = None
         self._startup_task: asyncio.Task[None] | None = None
         super().__init__(**kwargs)
         use_kernel_env(self)
@@ -874,7 +891,11 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(400, f"Cannot delete file or directory {path!r}")
         with self._s3_errors("deleting", path):
             key = self.layout.file_key(path)
-            if await self.store.head(key) is not None:
+            info = await self.store.head(key)
+            if info is not None:
+                if self.delete_to_trash:
+                    await self._trash(path, info)
+                    return "file"
                 if checkpoints:
                     await self._checkpoints.delete_all_checkpoints(path)
                 await self.store.delete(key)
@@ -886,6 +907,9 @@ class JupyterS3(AsyncContentsManager):
                 return "file"
             if not is_dir:
                 raise HTTPError(404, f"File or directory does not exist: {path}")
+            if self.delete_to_trash:
+                await self._trash(path, None)
+                return "directory"
             if not self.always_delete_dir and not (await self.store.list_dir(path)).empty:
                 raise HTTPError(400, f"Directory {path} not empty")
             try:
@@ -898,6 +922,49 @@ class JupyterS3(AsyncContentsManager):
                     f"(first: {first.key}: {first.code} {first.message})",
                 ) from None
         return "directory"
+
+    async def _trash(self, path: str, info: ObjectInfo | None) -> None:
+        """Move the file (``info``: its metadata) or folder ``path`` into a new trash
+        entry (its checkpoints go with a file), then sweep old entries out."""
+        now = datetime.now(timezone.utc)
+        entry = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        if info is not None:
+            if not await self.store.trash_file(path, entry, info.etag):
+                raise HTTPError(
+                    409,
+                    f"{path} was saved while it was deleted: the new version stays, the "
+                    f"one deleted is in the trash ({entry})",
+                )
+        else:
+            try:
+                await self.store.trash_tree(path, entry)
+            except TreeCopyError as e:
+                raise self._tree_copy_error(e, "move to the trash") from None
+            except MoveIncompleteError as e:
+                raise HTTPError(
+                    500, f"Could not finish moving folder {path} to the trash: {e}"
+                ) from None
+            except TreeLeftoversError as e:
+                raise HTTPError(409, f"Moved folder {path} to the trash, but {e}") from None
+        await self._sweep_trash(now)
+
+    async def _sweep_trash(self, now: datetime) -> None:
+        """Remove trash entries older than ``trash_max_age``, at most once per
+        :data:`_TRASH_SWEEP_EVERY` seconds (a listing of the trash's top level)."""
+        if self.trash_max_age <= 0 or (
+            self._trash_swept is not None
+            and (now - self._trash_swept).total_seconds() < _TRASH_SWEEP_EVERY
+        ):
+            return
+        self._trash_swept = now
+        oldest = (now - timedelta(seconds=self.trash_max_age)).strftime("%Y%m%dT%H%M%SZ")
+        try:
+            for entry in await self.store.trash_entries():
+                if entry[:16] < oldest:  # entries are named by their time, UTC
+                    await self.store.empty_trash_entry(entry)
+        except (S3Error, PartialDeleteError) as e:  # the next sweep tries again
+            self._trash_swept = None
+            self.log.warning("jupyters3: emptying old trash entries failed: %s", e)
 
     # -- rename ----------------------------------------------------------------
 

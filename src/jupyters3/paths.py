@@ -34,6 +34,7 @@ __all__ = [
     "KEEP_MARKER",
     "MAX_KEY_BYTES",
     "RESERVED_NAMES",
+    "TRASH_DIR",
     "UPLOADS_DIR",
     "DirListing",
     "KeyLayout",
@@ -59,7 +60,9 @@ CHECKPOINTS_DIR = ".checkpoints"
 KEEP_MARKER = ".s3keep"
 # The state of chunked uploads, at the top of the prefix (jupyters3.uploads).
 UPLOADS_DIR = ".jupyters3-uploads"
-RESERVED_NAMES = frozenset({CHECKPOINTS_DIR, KEEP_MARKER, UPLOADS_DIR})
+# Deleted files and folders with delete_to_trash: <prefix>.jupyters3-trash/<entry>/<path>.
+TRASH_DIR = ".jupyters3-trash"
+RESERVED_NAMES = frozenset({CHECKPOINTS_DIR, KEEP_MARKER, UPLOADS_DIR, TRASH_DIR})
 MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8 bytes
 # Room kept after a file's key for "/.checkpoints/<id>", so every file can have checkpoints.
 _CHECKPOINT_ROOM = len("/" + CHECKPOINTS_DIR + "/") + 40
@@ -279,6 +282,10 @@ class KeyLayout:
         """The s3contents-style marker object of the folder ``path``."""
         return self.dir_prefix(path) + KEEP_MARKER
 
+    def trash_prefix(self) -> str:
+        """The key prefix of the trash (``delete_to_trash``), under no API path."""
+        return self.prefix + TRASH_DIR + "/"
+
     def checkpoints_prefix(self, path: str) -> str:
         """The key prefix of the checkpoints of the file ``path``."""
         return self.file_key(path) + "/" + CHECKPOINTS_DIR + "/"
@@ -373,7 +380,7 @@ def classify_listing(
         else:
             listing.files[name] = entry
     for name in prefixes:
-        if name in (CHECKPOINTS_DIR, UPLOADS_DIR) or name in listing.files:
+        if name in (CHECKPOINTS_DIR, UPLOADS_DIR, TRASH_DIR) or name in listing.files:
             # checkpoints (of the folder-named file, or of a file listed here), uploads
             continue
         if name_problem(name) is not None or name in RESERVED_NAMES:

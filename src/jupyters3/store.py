@@ -22,6 +22,7 @@ from s3lite import (
     NoSuchKey,
     ObjectInfo,
     ObjectSummary,
+    PreconditionFailed,
     PutResult,
     S3Client,
     S3Error,
@@ -30,6 +31,7 @@ from s3lite import (
 from s3lite.transport import BodySink
 
 from .paths import (
+    TRASH_DIR,
     DirListing,
     KeyLayout,
     PathError,
@@ -425,6 +427,59 @@ class S3Store:
         return any(not o.key.endswith("/") for o in sources) and all(
             targets.get(self.layout.move_key(o.key, old, new)) == o.etag for o in sources
         )
+
+    async def trash_file(self, path: str, entry: str, etag: str) -> bool:
+        """Move the file ``path`` and its checkpoints into the trash entry ``entry``
+        (``<trash>/<entry>/<path>``): copies first, then the checkpoints and last
+        the file are deleted, the file only as copied (``If-Match`` ``etag``).
+        False if the file was saved meanwhile: that save stays, and the version
+        it replaced is in the trash."""
+        src = self.layout.file_key(path)
+        dst_root = f"{self.layout.trash_prefix()}{entry}/"
+        checkpoints = await self.objects_under(self.layout.checkpoints_prefix(path))
+        keys = [src] + [o.key for o in checkpoints]
+
+        def job(key: str) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                await self.copy(key, dst_root + key[len(self.layout.prefix) :])
+
+            return run
+
+        failures = await self.bounded([job(k) for k in keys])
+        if failures:
+            raise failures[0]
+        errors = await self.delete_keys([o.key for o in checkpoints])
+        if errors:
+            raise PartialDeleteError(path, errors, len(checkpoints))
+        try:
+            await self.delete(src, if_match=etag)
+        except PreconditionFailed:
+            return False
+        except NoSuchKey:
+            pass
+        return True
+
+    async def trash_tree(self, path: str, entry: str) -> None:
+        """Move folder ``path`` into the trash entry ``entry``, as :meth:`move_tree`
+        moves it (and with its errors)."""
+        await self.move_tree(path, f"{TRASH_DIR}/{entry}/{path}")
+
+    async def trash_entries(self) -> list[str]:
+        """The names of the entries in the trash (one listing request per 1,000)."""
+        root = self.layout.trash_prefix()
+        return [
+            e.prefix[len(root) : -1]
+            async for e in self.s3.list_objects(self.bucket, root, "/")
+            if isinstance(e, CommonPrefix)
+        ]
+
+    async def empty_trash_entry(self, entry: str) -> None:
+        """Delete one trash entry with everything in it (batched)."""
+        prefix = f"{self.layout.trash_prefix()}{entry}/"
+        keys = [o.key for o in await self.objects_under(prefix)]
+        errors = await self.delete_keys(keys)
+        if errors:
+            raise PartialDeleteError(entry, errors, len(keys))
 
     async def delete_tree(self, path: str) -> None:
         """Delete folder ``path`` with everything in it (batched)."""

@@ -443,3 +443,147 @@ async def test_a_broken_signature_store_is_a_500_through_the_manager(cm: Jupyter
     assert e.value.status_code == 500 and "disk I/O error" in str(e.value.log_message)
     assert await status_of(cm.save({"type": "notebook", "content": nb}, "n.ipynb")) == 500
     assert (await cm.get("n.ipynb", content=False))["type"] == "notebook"  # no signature needed
+
+
+# -- delete_to_trash -----------------------------------------------------------------
+
+TRASH = ".jupyters3-trash/"
+
+
+def trash_entries(server: MotoServer, bucket: str, prefix: str = "") -> dict[str, list[str]]:
+    """The trash's entries: entry -> its keys (relative to the entry), sorted."""
+    entries: dict[str, list[str]] = {}
+    for key in all_keys(server, bucket, prefix + TRASH):
+        entry, _, rest = key[len(prefix + TRASH) :].partition("/")
+        entries.setdefault(entry, []).append(rest)
+    return entries
+
+
+def restore(server: MotoServer, bucket: str, entry: str, prefix: str = "") -> None:
+    """What README says to run (s3lite cp -r, then rm -r), with boto3."""
+    s3 = server.boto3_client()
+    source = f"{prefix}{TRASH}{entry}/"
+    for key in all_keys(server, bucket, source):
+        s3.copy_object(Bucket=bucket, Key=prefix + key[len(source) :], CopySource=f"{bucket}/{key}")
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+async def test_deleting_to_the_trash(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    cm.delete_to_trash = True
+    await cm.new(path="n.ipynb")
+    [checkpoint] = await cm.list_checkpoints("n.ipynb")
+    await cm.new({"type": "directory"}, "folder")
+    await cm.save(text_model("a"), "folder/a.txt")
+    await cm.new({"type": "directory"}, "folder-other")
+    await cm.save(text_model("b"), "folder-other/b.txt")
+    await cm.delete("n.ipynb")
+    await cm.delete("folder")
+    entries = trash_entries(moto_auth, auth_bucket)
+    assert sorted(entries.values()) == [
+        ["folder/", "folder/a.txt"],
+        ["n.ipynb", f"n.ipynb/.checkpoints/{checkpoint['id']}"],
+    ]
+    assert [m["name"] for m in (await cm.get(""))["content"]] == ["folder-other"]
+    cm.allow_hidden = True  # hidden files shown: the trash still is not
+    assert [m["name"] for m in (await cm.get(""))["content"]] == ["folder-other"]
+    for path in (".jupyters3-trash", f".jupyters3-trash/{next(iter(entries))}/n.ipynb"):
+        assert await status_of(cm.get(path)) == 400  # no API path reaches it
+        assert await status_of(cm.delete(path)) == 400
+        assert await status_of(cm.rename("folder-other", path)) == 400
+    assert await status_of(cm.copy("folder-other", ".jupyters3-trash")) == 400
+    assert await status_of(cm.delete("folder")) == 404
+    # Restored by moving it back: the file, its checkpoints and the folder.
+    for entry in entries:
+        restore(moto_auth, auth_bucket, entry)
+    assert (await cm.get("folder/a.txt"))["content"] == "a"
+    assert [c["id"] for c in await cm.list_checkpoints("n.ipynb")] == [checkpoint["id"]]
+    assert trash_entries(moto_auth, auth_bucket) == {}
+    # Non-empty folders go to the trash whatever always_delete_dir says (as upstream).
+    cm.always_delete_dir = False
+    await cm.delete("folder")
+    assert not await cm.dir_exists("folder")
+
+
+async def test_old_trash_entries_are_swept_on_a_delete_at_most_every_10_minutes(
+    cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    cm.delete_to_trash = True
+    cm.trash_max_age = 86400.0
+    s3 = moto_auth.boto3_client()
+    old = "20000101T000000Z-0000beef"
+    s3.put_object(Bucket=auth_bucket, Key=f"{TRASH}{old}/old/a.txt", Body=b"a")
+    s3.put_object(Bucket=auth_bucket, Key=f"{TRASH}{old}/old/b.txt", Body=b"b")
+    await cm.save(text_model("1"), "one.txt")
+    await cm.save(text_model("2"), "two.txt")
+    await cm.delete("one.txt")
+    entries = trash_entries(moto_auth, auth_bucket)
+    assert list(entries.values()) == [["one.txt"]]  # the old entry is gone, the new stays
+    s3.put_object(Bucket=auth_bucket, Key=f"{TRASH}{old}/old/a.txt", Body=b"a")
+    await cm.delete("two.txt")  # within 10 minutes of the sweep: none
+    after = trash_entries(moto_auth, auth_bucket)
+    assert old in after and len(after) == 3
+    cm.trash_max_age = 0  # never
+    cm._trash_swept = None
+    await cm.save(text_model("3"), "three.txt")
+    await cm.delete("three.txt")
+    assert old in trash_entries(moto_auth, auth_bucket)
+
+
+async def test_trashing_a_1000_file_folder(moto_auth: MotoServer, auth_bucket: str) -> None:
+    proxy = await S3Proxy(moto_auth.endpoint_url).start()
+    manager = make_manager(moto_auth, auth_bucket, endpoint_url=proxy.url, delete_to_trash=True)
+    try:
+        await fill(moto_auth, auth_bucket, ["big/", *(f"big/{i:04}.txt" for i in range(1000))])
+        proxy.reset()
+        await manager.delete("big")
+        [keys] = trash_entries(moto_auth, auth_bucket).values()
+        assert len(keys) == 1001 and not await manager.dir_exists("big")
+        assert proxy.counts["CopyObject"] == 1001  # server-side, one per object
+        assert proxy.counts["DeleteObjects"] == 2  # 1,001 keys
+        assert proxy.counts["GetObject"] == proxy.counts["PutObject"] == 0
+    finally:
+        await manager.close()
+        await proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def trashing(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    bucket = f"trash-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("trashing")
+    port, token = unused_port(), uuid.uuid4().hex
+    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
+    cmd = jupyter_command(
+        "server",
+        port=port,
+        token=token,
+        root=home,
+        endpoint_url=moto_auth.endpoint_url,
+        keys=(moto_auth.access_key_id, moto_auth.secret_access_key),
+        bucket=bucket,
+        region=REGION,
+        prefix=PREFIX,
+        extra=["--JupyterS3.delete_to_trash=True", "--ContentsManager.allow_hidden=True"],
+    )
+    with running(cmd, server_env(home), home / "server.log", server):
+        yield server
+
+
+def test_deleting_to_the_trash_through_the_api(trashing: Jupyter) -> None:
+    mkdir(trashing, "folder")
+    put(trashing, "folder/a.txt", "a")
+    put(trashing, "f.txt", "f")
+    assert trashing.call("DELETE", "/api/contents/folder")[0] == 204
+    assert trashing.call("DELETE", "/api/contents/f.txt")[0] == 204
+    assert trashing.contents("GET", "")[1]["content"] == []
+    entries = trash_entries(trashing.moto, trashing.bucket, PREFIX)
+    assert sorted(entries.values()) == [["f.txt"], ["folder/", "folder/a.txt"]]
+    entry = next(iter(entries))
+    assert trashing.contents("GET", ".jupyters3-trash")[0] == 400
+    assert trashing.contents("GET", f".jupyters3-trash/{entry}")[0] == 400
+    for entry in entries:
+        restore(trashing.moto, trashing.bucket, entry, PREFIX)
+    assert trashing.contents("GET", "folder/a.txt")[1]["content"] == "a"
+    assert trashing.contents("GET", "f.txt")[1]["content"] == "f"
