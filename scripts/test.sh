@@ -20,6 +20,8 @@ if [ "${1:-}" = "--all" ]; then
     # The fixture starts a one-node Ceph cluster (scripts/rgw.sh) and stops it afterwards.
     echo "==== integration suite on Ceph RGW"; SKIP_LINT=1 S3_TEST_SERVER=rgw bash scripts/test.sh tests/integration
     echo "==== load test (10 clients x 15 s)"; SKIP_LINT=1 bash scripts/test.sh -m load tests/integration/test_load.py
+    # Headless Debian Chromium through Playwright (never `playwright install`), and JupyterHub.
+    echo "==== browser and JupyterHub"; SKIP_LINT=1 bash scripts/test.sh -m "browser or hub" tests/browser
     exit 0
 fi
 

