@@ -44,6 +44,7 @@ from s3lite import (
     NoSuchKey,
     ObjectInfo,
     PreconditionFailed,
+    PutResult,
     RetryConfig,
     S3Client,
     S3Error,
@@ -1114,21 +1115,46 @@ class JupyterS3(AsyncContentsManager):
         self, path: str, info: ObjectInfo, from_dir: str, from_name: str, to: str | None
     ) -> str:
         target = from_dir if to is None else to
-        if await self.dir_exists(target):
-            name = copy_pat.sub(".", from_name)
-            target = join(target, await self.increment_filename(name, target, insert="-Copy"))
-        elif to is not None:
+        folder = target if await self.dir_exists(target) else None
+        if folder is None and to is not None:
             parent, _ = split(to)
             if parent and not await self.dir_exists(parent):
                 raise HTTPError(404, f"No such parent directory: {parent} to copy file in")
-        else:
+        elif folder is None:
             raise HTTPError(404, f"No such directory: {target}")
-        if not self.allow_hidden and is_hidden_path(target):
-            raise HTTPError(400, f"Cannot copy file or directory {path!r}")
-        self._check_length(target)
-        await self.store.copy(
-            self.layout.file_key(path), self.layout.file_key(target), size=info.size
-        )
+        claim: PutResult | None = None
+        for _ in range(_CLAIM_ATTEMPTS):
+            if folder is not None:
+                name = copy_pat.sub(".", from_name)
+                target = join(folder, await self.increment_filename(name, folder, insert="-Copy"))
+            if not self.allow_hidden and is_hidden_path(target):
+                raise HTTPError(400, f"Cannot copy file or directory {path!r}")
+            self._check_length(target)
+            if folder is None:
+                break
+            # A new -CopyN name is claimed as untitled names are (an empty object,
+            # If-None-Match: *), then copied over: two copies at once take two names.
+            try:
+                claim = await self.store.write(
+                    self.layout.file_key(target),
+                    b"",
+                    s3_content_type(target, file_type(target), None),
+                    if_none_match="*",
+                )
+                break
+            except PreconditionFailed:
+                continue  # taken by another request since the listing: the next name
+        else:
+            raise HTTPError(409, f"Could not find a free name for a copy in {folder or 'the root'}")
+        try:
+            await self.store.copy(
+                self.layout.file_key(path), self.layout.file_key(target), size=info.size
+            )
+        except BaseException:
+            if claim is not None:  # give the claimed name back (if still ours)
+                with contextlib.suppress(S3Error):
+                    await self.store.delete(self.layout.file_key(target), if_match=claim.etag)
+            raise
         # A copy is a first save: notebooks get their first checkpoint (as upstream).
         if file_type(target) == "notebook" and not await self._checkpoints.list_checkpoints(target):
             await self._checkpoints.create_checkpoint(self, target)

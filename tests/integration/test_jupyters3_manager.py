@@ -327,8 +327,11 @@ async def test_copy_files_server_side(cm: JupyterS3, moto_auth: MotoServer, auth
     via_proxy = make_manager(moto_auth, cm.bucket, endpoint_url=auth_proxy.url)
     auth_proxy.reset()
     await via_proxy.copy("a.txt")
-    assert auth_proxy.counts["CopyObject"] == 1
-    assert auth_proxy.counts["GetObject"] == 0 and auth_proxy.counts["PutObject"] == 0
+    assert auth_proxy.counts["CopyObject"] == 1 and auth_proxy.counts["GetObject"] == 0
+    # the one write is the claim of the new name: empty, and only if the name is free
+    claims = [h for h in auth_proxy.headers if h.get("if-none-match") == "*"]
+    assert auth_proxy.counts["PutObject"] == 1 and len(claims) == 1
+    assert claims[0].get("content-length") == "0"
     await via_proxy.close()
 
 

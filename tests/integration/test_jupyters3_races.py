@@ -231,3 +231,21 @@ async def test_file_and_folder_of_one_name_created_at_once_never_both_exist(
             assert isinstance(result, HTTPError) and result.status_code in (400, 409)
         else:
             assert await pcm.file_exists("x") or await pcm.dir_exists("x")
+
+
+async def test_copies_claim_their_names_atomically(pcm: JupyterS3, auth_proxy: S3Proxy) -> None:
+    """The first copy has chosen ``a-Copy1.txt`` and is writing (held); a second copy
+    chooses the same name and writes it first. The first must take the next name,
+    not land on the second's."""
+    await pcm.save(text("original"), "a.txt")
+    held = auth_proxy.hold_next(lambda r: r.kind in ("PutObject", "CopyObject"))
+    first = asyncio.ensure_future(pcm.copy("a.txt", ""))
+    await held.arrived()
+    second = await pcm.copy("a.txt", "")
+    held.release()
+    paths = sorted([(await first)["path"], second["path"]])
+    assert paths == ["a-Copy1.txt", "a-Copy2.txt"]
+    for path in paths:
+        assert await content_of(pcm, path) == "original"
+    listing = (await pcm.get(""))["content"]
+    assert sorted(m["path"] for m in listing) == ["a-Copy1.txt", "a-Copy2.txt", "a.txt"]
