@@ -84,14 +84,24 @@ class S3Checkpoints(AsyncCheckpoints):
             obj.key[len(self._layout.checkpoints_prefix(path)) :], self._taken(path, obj)
         )
 
+    async def _copy_to_checkpoint(self, path: str) -> tuple[str, str]:
+        """Copy the file at (normalised) ``path`` to a new checkpoint: its id and key."""
+        checkpoint_id = new_checkpoint_id(datetime.now(timezone.utc), self._random.getrandbits(16))
+        key = self._checkpoint_key(path, checkpoint_id)
+        with s3_errors("checkpointing", path):
+            await self._store.copy(self._layout.file_key(path), key)
+        return checkpoint_id, key
+
+    async def first_checkpoint(self, path: str) -> None:
+        """The first checkpoint of a file that has none (one copy: nothing to prune)."""
+        await self._copy_to_checkpoint(self._path(path))
+
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> Model:
         """Checkpoint the file at ``path`` (a server-side copy), pruning old ones."""
         path = self._path(path)
         store = self._store
-        checkpoint_id = new_checkpoint_id(datetime.now(timezone.utc), self._random.getrandbits(16))
-        key = self._checkpoint_key(path, checkpoint_id)
+        checkpoint_id, key = await self._copy_to_checkpoint(path)
         with s3_errors("checkpointing", path):
-            await store.copy(self._layout.file_key(path), key)
             stored = await self._stored(path)
             keep = max(1, int(getattr(self.parent, "max_checkpoints", _DEFAULT_KEEP)))
             # never prune the one just made, whatever the clocks say

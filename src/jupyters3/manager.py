@@ -14,10 +14,13 @@ import asyncio
 import atexit
 import contextlib
 import contextvars
+import dataclasses
 import hashlib
 import posixpath
 import uuid
 import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -43,6 +46,7 @@ from s3lite import (
     NoSuchBucket,
     NoSuchKey,
     ObjectInfo,
+    ObjectSummary,
     PreconditionFailed,
     PutResult,
     RetryConfig,
@@ -101,6 +105,18 @@ _MOVE_ATTEMPTS = 3
 _CLAIM_ATTEMPTS = 10
 # Seconds between two sweeps of old trash entries (each on a delete).
 _TRASH_SWEEP_EVERY = 600.0
+# Paths whose ETag the manager remembers for conditional saves (the least recent go first).
+_SEEN_MAX = 4096
+
+
+@dataclass
+class _Seen:
+    """What this server last knew of a file: its ETag when it last read or saved
+    it (None: it believed there was no such file), and whether it knows the file
+    has a checkpoint (so saves need not list them)."""
+
+    etag: str | None
+    checkpointed: bool = False
 
 
 def _abort_uploads_at_exit(ref: weakref.ReferenceType[JupyterS3]) -> None:
@@ -201,6 +217,13 @@ class JupyterS3(AsyncContentsManager):
     )
     connect_timeout = Float(10.0, config=True, help="Seconds to connect to S3.")
     read_timeout = Float(60.0, config=True, help="Seconds to wait for S3 to answer.")
+    conditional_saves = Bool(
+        True,
+        config=True,
+        help="Save with If-Match on the ETag a file had when this server read or saved it "
+        "(If-None-Match: * for a new file), so a save never replaces someone else's: a "
+        "conflict is a 409. Turn off only for S3 servers that reject conditional writes.",
+    )
     startup_check = Bool(
         True,
         config=True,
@@ -257,6 +280,7 @@ class JupyterS3(AsyncContentsManager):
         self._exit_hook = False
         self._trash_swept: datetime | None = None
         self._startup_task: asyncio.Task[None] | None = None
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
         super().__init__(**kwargs)
         use_kernel_env(self)
         if self.startup_check:
@@ -461,6 +485,23 @@ class JupyterS3(AsyncContentsManager):
 
     _s3_errors = staticmethod(s3_errors)
 
+    # -- what this server last saw of each file (conditional saves) ---------------
+
+    def _remember(self, path: str, etag: str | None, *, checkpointed: bool | None = None) -> None:
+        """Note ``path``'s ETag as read or written here (None: no such file)."""
+        old = self._seen.pop(path, None)
+        if checkpointed is None:
+            checkpointed = old is not None and old.checkpointed and etag is not None
+        self._seen[path] = _Seen(etag, checkpointed)
+        while len(self._seen) > _SEEN_MAX:
+            self._seen.popitem(last=False)
+
+    def _forget(self, path: str) -> None:
+        """Forget ``path`` and everything under it (deleted or renamed)."""
+        below = path + "/"
+        for seen in [p for p in self._seen if p == path or p.startswith(below)]:
+            del self._seen[seen]
+
     # -- existence -------------------------------------------------------------
 
     async def dir_exists(self, path: str) -> bool:
@@ -566,6 +607,7 @@ class JupyterS3(AsyncContentsManager):
             listing = await self.store.list_dir(path) if content and type is None else None
             exists = listing.exists if listing is not None else await self.store.dir_exists(path)
             if not exists:
+                self._remember(path, None)  # a save here now makes a new file
                 raise HTTPError(404, f"No such file or directory: {path}")
             if type is not None:
                 raise HTTPError(400, f"{path} is a directory, not a {type}", reason="bad type")
@@ -577,6 +619,8 @@ class JupyterS3(AsyncContentsManager):
         model = file_model(path, size=info.size, last_modified=info.last_modified, type_=kind)
         if content:
             assert data is not None
+            # What the user now edits: their next save is conditional on this version.
+            self._remember(path, info.etag)
             if kind == "notebook":
                 await self._fill_notebook(model, data, path)
             else:
@@ -658,17 +702,19 @@ class JupyterS3(AsyncContentsManager):
         validation_error: dict[str, Any] = {}
         try:
             with self._s3_errors("saving", path):
+                saved: Model | None = None
                 if kind == "notebook":
                     data = await self._notebook_bytes(model["content"], path, validation_error)
-                    await self._write_file(path, data, NOTEBOOK_MIMETYPE)
-                    # One checkpoint should always exist for notebooks (as upstream).
-                    if not await self._checkpoints.list_checkpoints(path):
-                        await self._checkpoints.create_checkpoint(self, path)
+                    written, new = await self._write_file(path, data, NOTEBOOK_MIMETYPE)
+                    await self._ensure_checkpoint(path, new)
+                    saved = await self._saved_model(path, len(data), written)
                 elif kind == "file":
                     content, fmt = model["content"], model.get("format")
                     size = len(content) if isinstance(content, str) else 0
                     data = await maybe_off_loop(size, lambda: content_to_bytes(content, fmt, path))
-                    await self._write_file(path, data, s3_content_type(path, kind, fmt))
+                    mime = s3_content_type(path, kind, fmt)
+                    written, _ = await self._write_file(path, data, mime)
+                    saved = await self._saved_model(path, len(data), written)
                 elif kind == "directory":
                     await self._make_dir(path)
                 else:
@@ -685,10 +731,10 @@ class JupyterS3(AsyncContentsManager):
                 model, validation_error=validation_error
             )
             message = model.get("message")
-        if kind == "directory":
+        if saved is None:
             saved = await self._get_dir(path, False, None)
         else:
-            saved = await self.get(path, content=False)
+            self._emit("get", path)  # as upstream, whose save gets the model it answers
         if message:
             saved["message"] = message
         self.run_post_save_hooks(  # type: ignore[no-untyped-call]
@@ -696,6 +742,12 @@ class JupyterS3(AsyncContentsManager):
         )
         self._emit("save", path)
         return saved
+
+    async def restore_checkpoint(self, checkpoint_id: str, path: str) -> None:
+        """Put the file back as it was at ``checkpoint_id`` (an explicit revert,
+        unconditional); the next save is then as of a client never seen here."""
+        await super().restore_checkpoint(checkpoint_id, path)  # type: ignore[no-untyped-call]
+        self._forget(self._normalize(path))
 
     async def _notebook_bytes(
         self, content: Any, path: str, validation_error: dict[str, Any]
@@ -759,22 +811,125 @@ class JupyterS3(AsyncContentsManager):
                 raise HTTPError(400, f"Not a directory: {path} is a file")
             raise HTTPError(409, f"A folder already exists at {path}")
 
-    async def _write_file(self, path: str, data: bytes, content_type: str) -> None:
+    async def _write_file(
+        self, path: str, data: bytes, content_type: str
+    ) -> tuple[PutResult, bool]:
+        """Write the file at ``path`` without replacing anyone else's save: with
+        ``If-Match`` on the ETag this server last read or wrote, or ``If-None-Match: *``
+        when it believes the file is new (or has never seen it). Returns what S3
+        answered and whether the file is new."""
         key = self.layout.file_key(path)
-        if await self.store.head(key) is not None:
-            if _claiming.get():
-                raise HTTPError(409, f"{path} was taken meanwhile")
-            await self.store.write(key, data, content_type)
-            return
-        await self._check_new_name(path, as_dir=False)
-        claim = "*" if _claiming.get() else None
-        written = await self.store.write(key, data, content_type, if_none_match=claim)
-        # A folder made at this name at the same moment: the folder wins, this
-        # file withdraws (only the version written here), so both never exist.
-        if await self.store.dir_exists(path):
+        seen = self._seen.get(path)
+        claiming = _claiming.get()
+        if not self.conditional_saves and not claiming:
+            exists = await self.store.head(key) is not None
+            written = await self.store.write(key, data, content_type)
+            if exists:
+                self._remember(path, written.etag)
+                return written, False
+        else:
+            if seen is not None and seen.etag is not None and not claiming:
+                try:
+                    written = await self.store.write(key, data, content_type, if_match=seen.etag)
+                except PreconditionFailed:
+                    # (Ceph RGW answers 412, not 404, when there is no object at all)
+                    if await self.store.head(key) is not None:
+                        raise self._conflict(path) from None
+                except NoSuchKey:
+                    pass  # deleted since it was opened: saving it again makes it anew
+                else:
+                    self._remember(path, written.etag)
+                    return written, False
+            # Believed new, or never seen here (an API client's first PUT, or a tab
+            # left open across a restart of this server): claim the name. Taken, a
+            # file this server never saw is replaced (as upstream's PUT does); one it
+            # believed new, or a name being claimed, is a 409.
+            try:
+                written = await self.store.write(key, data, content_type, if_none_match="*")
+            except PreconditionFailed:
+                if claiming:
+                    raise HTTPError(409, f"{path} was taken meanwhile") from None
+                if seen is not None:
+                    raise self._conflict(path) from None
+                written = await self.store.write(key, data, content_type)
+                self._remember(path, written.etag)
+                return written, False
+        try:
+            mine = await self._check_written_name(path)
+        except BaseException:
+            # Not a file that may be: withdraw it (only the version written here).
             with contextlib.suppress(S3Error):
                 await self.store.delete(key, if_match=written.etag)
-            raise HTTPError(409, f"A folder was created at {path} at the same moment")
+            self._forget(path)
+            raise
+        self._remember(path, written.etag, checkpointed=False)
+        if written.last_modified is None and mine is not None and mine.etag == written.etag:
+            # the listing's time, to the second as HEAD (and so get) gives it
+            when = mine.last_modified.replace(microsecond=0)
+            written = dataclasses.replace(written, last_modified=when)
+        return written, True
+
+    async def _check_written_name(self, path: str) -> ObjectSummary | None:
+        """A new file just written at ``path`` needs an existing parent folder and no
+        folder of the same name (one made at the same moment wins: the file
+        withdraws, so both never exist). Checkpoints left at its name by a file
+        deleted before are not its own: they go. Returns the file's listing entry."""
+        parent, _ = split(path)
+
+        async def parent_exists() -> bool:
+            if not parent:
+                return True
+            return (await self.store.probe_dir(parent, besides=self.layout.file_key(path)))[0]
+
+        parent_ok, (mine, under) = await asyncio.gather(
+            parent_exists(), self.store.probe_written(path)
+        )
+        if not parent_ok:
+            raise HTTPError(404, f"No such directory: {parent}")
+        if under:
+            is_dir, leftovers = await self.store.probe_name(path)
+            if is_dir:
+                raise HTTPError(409, f"A folder already exists at {path}")
+            if leftovers:
+                await self._checkpoints.delete_all_checkpoints(path)
+        return mine
+
+    def _conflict(self, path: str) -> HTTPError:
+        return HTTPError(
+            409,
+            f"{path} was changed in S3 since it was opened here (by someone or something "
+            "else: S3 does not say who); nothing was saved. Reload it to see the other "
+            "version, or save yours under another name.",
+        )
+
+    async def _ensure_checkpoint(self, path: str, new: bool) -> None:
+        """One checkpoint should always exist for notebooks (as upstream): a new one
+        gets its first; an existing one is checked once per path by this server."""
+        seen = self._seen.get(path)
+        if seen is not None and seen.checkpointed:
+            return
+        if new:
+            await self._checkpoints.first_checkpoint(path)
+        elif not await self._checkpoints.list_checkpoints(path):
+            await self._checkpoints.create_checkpoint(self, path)
+        seen = self._seen.get(path)
+        if seen is not None:
+            seen.checkpointed = True
+
+    async def _saved_model(self, path: str, size: int, written: PutResult) -> Model:
+        """The model a save answers, the same a later ``get(content=False)`` gives
+        (real-time collaboration compares their ``last_modified``): S3's own time of
+        the write, from its answer or else one HEAD (S3 times have whole seconds)."""
+        when = written.last_modified
+        if when is None:
+            info = await self.store.head(self.layout.file_key(path))
+            # Replaced meanwhile: a time of none of the two versions, so that who
+            # compares it with a later get sees that the file changed.
+            if info is not None and info.etag == written.etag:
+                when = info.last_modified
+            else:
+                when = datetime.now(timezone.utc)
+        return file_model(path, size=size, last_modified=when)
 
     async def _make_dir(self, path: str) -> None:
         if path == "" or (await self.store.probe_dir(path))[0]:
@@ -829,6 +984,7 @@ class JupyterS3(AsyncContentsManager):
         if chunk != -1:
             self._emit("save", path)
             return self._upload_model(path, upload)
+        self._forget(path)  # a new version: a save of it is as of a client never seen
         saved = await self.get(path, content=False)
         self.run_post_save_hooks(  # type: ignore[no-untyped-call]
             model=saved, os_path=path
@@ -877,11 +1033,14 @@ class JupyterS3(AsyncContentsManager):
         if not path:
             raise HTTPError(400, "Can't delete root")
         await self._delete(path, checkpoints=True)
+        self._forget(path)
         self._emit("delete", path)
 
     async def delete_file(self, path: str) -> None:
         """Delete the file or folder at ``path``."""
-        await self._delete(self._normalize(path))
+        path = self._normalize(path)
+        await self._delete(path)
+        self._forget(path)
 
     async def _delete(self, path: str, *, checkpoints: bool = False) -> str:
         """Delete a file (its ``checkpoints`` first, so a failure midway leaves the
@@ -972,12 +1131,21 @@ class JupyterS3(AsyncContentsManager):
     async def rename(self, old_path: str, new_path: str) -> None:
         """Rename a file (and its checkpoints) or a folder (and everything in it)."""
         old, new = self._normalize(old_path), self._normalize(new_path)
-        await self._rename(old, new, checkpoints=True)
+        try:
+            await self._rename(old, new, checkpoints=True)
+        finally:
+            self._forget(old)
+            self._forget(new)
         self._emit("rename", new, old)
 
     async def rename_file(self, old_path: str, new_path: str) -> None:
         """Rename a file or folder (server-side copies, then deletes)."""
-        await self._rename(self._normalize(old_path), self._normalize(new_path))
+        old, new = self._normalize(old_path), self._normalize(new_path)
+        try:
+            await self._rename(old, new)
+        finally:
+            self._forget(old)
+            self._forget(new)
 
     async def _rename(self, old: str, new: str, *, checkpoints: bool = False) -> str | None:
         if old == new:

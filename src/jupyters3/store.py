@@ -167,13 +167,18 @@ class S3Store:
                     break
         return entries
 
-    async def probe_dir(self, path: str) -> tuple[bool, ObjectSummary | None]:
+    async def probe_dir(
+        self, path: str, *, besides: str | None = None
+    ) -> tuple[bool, ObjectSummary | None]:
         """Whether the folder ``path`` exists, and its marker object if it has one
-        (one request of at most two entries)."""
+        (one request of a few entries); an object at key ``besides`` (one just
+        written) does not count."""
         if path == "":
             return True, None  # the root always exists (and has no marker of its own)
         prefix = self.layout.dir_prefix(path)
-        return probe_dir_entries(prefix, await self.first_entries(prefix, 2))
+        entries = await self.first_entries(prefix, 2 if besides is None else 3)
+        entries = [e for e in entries if not (isinstance(e, ObjectSummary) and e.key == besides)]
+        return probe_dir_entries(prefix, entries)
 
     async def probe_name(self, path: str) -> tuple[bool, bool]:
         """Whether ``path`` is a folder, and whether checkpoints of a file of that
@@ -183,6 +188,26 @@ class S3Store:
         checkpoints = self.layout.checkpoints_prefix(path)
         leftovers = any(isinstance(e, CommonPrefix) and e.prefix == checkpoints for e in entries)
         return probe_says_exists(prefix, entries), leftovers
+
+    async def probe_written(self, path: str) -> tuple[ObjectSummary | None, bool]:
+        """After a write of the file ``path``: its listing entry (S3's time of the
+        write, which a PUT's answer may lack) and whether any key is under
+        ``path/`` (a folder, or checkpoints: :meth:`probe_name` tells which). One
+        request, unless many names start with ``path`` and sort before ``path/``."""
+        key = self.layout.file_key(path)
+        below = self.layout.dir_prefix(path)
+        mine: ObjectSummary | None = None
+        listing = self.s3.list_objects(self.bucket, key, "/", page_size=16)
+        async with aclosing(listing) as it:  # type: ignore[type-var]
+            async for entry in it:
+                name = entry.key if isinstance(entry, ObjectSummary) else entry.prefix
+                if name == key and isinstance(entry, ObjectSummary):
+                    mine = entry
+                elif name == below:
+                    return mine, True
+                elif name > below:
+                    break
+        return mine, False
 
     async def dir_exists(self, path: str) -> bool:
         """Whether the folder ``path`` exists (a marker, or any key under it)."""

@@ -130,6 +130,8 @@ class S3Client:
             profile,
             default="when_supported",
         )
+        # Set once the server has shown it compares a PUT's If-Match with the bare ETag.
+        self._bare_if_match = False
         self._endpoint = (
             Endpoint.from_url(endpoint_url, addressing_style)
             if endpoint_url
@@ -797,16 +799,21 @@ class S3Client:
         self, bucket: str, key: str, body: bytes | memoryview, headers: dict[str, str]
     ) -> PutResult:
         if_match = headers.get("if-match", "")
+        bare = if_match[1:-1]
+        quoted = len(if_match) > 2 and if_match[0] == if_match[-1] == '"' and '"' not in bare
+        if quoted and self._bare_if_match:
+            return await self._put_once(bucket, key, body, {**headers, "if-match": bare})
         try:
             return await self._put_once(bucket, key, body, headers)
         except PreconditionFailed:
-            bare = if_match[1:-1]
-            if not (len(if_match) > 2 and if_match[0] == if_match[-1] == '"') or '"' in bare:
+            if not quoted:
                 raise
             # Ceph RGW 16 (and DigitalOcean Spaces) compare a PUT's If-Match with the bare
             # ETag, so the quoted one HEAD gave fails even when it matches. Still conditional.
             log.debug("PUT s3://%s/%s: 412 on a quoted If-Match; trying it bare", bucket, key)
-            return await self._put_once(bucket, key, body, {**headers, "if-match": bare})
+            result = await self._put_once(bucket, key, body, {**headers, "if-match": bare})
+            self._bare_if_match = True  # from now on, bare first (one PUT, not two)
+            return result
 
     async def _put_once(
         self, bucket: str, key: str, body: bytes | memoryview, headers: dict[str, str]

@@ -211,6 +211,20 @@ async def test_put_if_match_with_the_quoted_etag_head_gave_works_on_rgw() -> Non
     assert server.requests[0].body == server.requests[1].body == b"v2"
 
 
+async def test_put_if_match_is_sent_bare_first_once_the_server_showed_it_wants_it() -> None:
+    async with scripted(rgw_conditional_put(ETAG)) as (server, s3):
+        await s3.put_object(BUCKET, KEY, b"v2", if_match=ETAG)
+        await s3.put_object(BUCKET, KEY, b"v3", if_match=ETAG)
+        with pytest.raises(PreconditionFailed):
+            await s3.put_object(BUCKET, KEY, b"v4", if_match='"someone-elses"')
+    assert [r.headers["if-match"] for r in server.requests] == [
+        ETAG,
+        ETAG.strip('"'),
+        ETAG.strip('"'),
+        "someone-elses",
+    ]
+
+
 async def test_put_if_match_with_another_etag_still_fails() -> None:
     async with scripted(rgw_conditional_put(ETAG)) as (server, s3):
         with pytest.raises(PreconditionFailed):

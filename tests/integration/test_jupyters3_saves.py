@@ -1,0 +1,238 @@
+"""Saves: never over someone else's (If-Match / If-None-Match: *, a 409 on S3's 412),
+cheap (S3 requests counted per operation through the counting proxy), and answering
+the ``last_modified`` a later ``get`` gives (what real-time collaboration compares)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from tornado.web import HTTPError
+
+from jupyters3 import JupyterS3
+from tests.faultproxy import S3Proxy
+from tests.integration.test_jupyters3_fixtures import auth_proxy, make_manager
+from tests.integration.test_jupyters3_server import notebook as notebook_json
+from tests.integration.test_jupyters3_server import server_command
+from tests.jupyterserver import JupyterServer, free_url, start_jupyter
+from tests.motoserver import MotoServer
+
+__all__ = ["auth_proxy"]
+
+
+def notebook(source: str) -> dict[str, Any]:
+    return {"type": "notebook", "content": new_notebook(cells=[new_code_cell(source)])}
+
+
+def text(content: str) -> dict[str, Any]:
+    return {"type": "file", "format": "text", "content": content}
+
+
+async def source_of(cm: JupyterS3, path: str) -> str:
+    model = await cm.get(path)
+    if model["type"] == "notebook":
+        return str(model["content"].cells[0].source)
+    return str(model["content"])
+
+
+async def status_of(awaitable: Any) -> tuple[int, str]:
+    with pytest.raises(HTTPError) as e:
+        await awaitable
+    return e.value.status_code, str(e.value.log_message)
+
+
+@pytest.fixture
+async def two(
+    moto_auth: MotoServer, auth_bucket: str
+) -> AsyncIterator[tuple[JupyterS3, JupyterS3]]:
+    """Two managers (two Jupyter servers' worth) on one bucket."""
+    a, b = make_manager(moto_auth, auth_bucket), make_manager(moto_auth, auth_bucket)
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+# -- never over someone else's save --------------------------------------------
+
+
+async def test_the_later_save_of_a_file_both_opened_is_a_409(
+    two: tuple[JupyterS3, JupyterS3],
+) -> None:
+    a, b = two
+    await a.save(notebook("first"), "n.ipynb")
+    await a.get("n.ipynb")
+    await b.get("n.ipynb")
+    await a.save(notebook("by A"), "n.ipynb")
+    status, message = await status_of(b.save(notebook("by B"), "n.ipynb"))
+    assert status == 409 and "changed in S3 since it was opened" in message
+    assert await source_of(a, "n.ipynb") == "by A"
+    # A keeps saving (its own saves move its ETag); B, once it has reloaded, too.
+    await a.save(notebook("A again"), "n.ipynb")
+    assert await source_of(b, "n.ipynb") == "A again"
+    await b.save(notebook("B after reloading"), "n.ipynb")
+    assert await source_of(a, "n.ipynb") == "B after reloading"
+
+
+async def test_a_file_both_believed_new_is_made_by_the_first_save_only(
+    two: tuple[JupyterS3, JupyterS3],
+) -> None:
+    a, b = two
+    for cm in two:
+        assert (await status_of(cm.get("new.txt")))[0] == 404
+    await a.save(text("by A"), "new.txt")
+    assert (await status_of(b.save(text("by B"), "new.txt")))[0] == 409
+    assert await source_of(b, "new.txt") == "by A"
+
+
+async def test_a_file_deleted_since_it_was_opened_is_saved_anew(
+    two: tuple[JupyterS3, JupyterS3],
+) -> None:
+    a, b = two
+    await a.save(text("v1"), "f.txt")
+    await b.get("f.txt")
+    await a.delete("f.txt")
+    await b.save(text("kept"), "f.txt")
+    assert await source_of(a, "f.txt") == "kept"
+
+
+async def test_a_save_of_a_file_never_opened_here_replaces_it_as_upstream(
+    two: tuple[JupyterS3, JupyterS3],
+) -> None:
+    """An API client's PUT straight away (or a tab left open across a restart of
+    its server): nothing to compare with, so it replaces the file, as upstream."""
+    a, b = two
+    await a.save(text("by A"), "f.txt")
+    saved = await b.save(text("by B"), "f.txt")
+    assert saved["size"] == 4 and await source_of(b, "f.txt") == "by B"
+    assert (await status_of(a.save(text("A, stale"), "f.txt")))[0] == 409  # A saw "by A"
+
+
+async def test_renaming_and_restoring_a_checkpoint_leave_later_saves_working(
+    two: tuple[JupyterS3, JupyterS3],
+) -> None:
+    a, _ = two
+    await a.save(notebook("v1"), "n.ipynb")
+    checkpoint = (await a.list_checkpoints("n.ipynb"))[0]
+    await a.save(notebook("v2"), "n.ipynb")
+    await a.restore_checkpoint(checkpoint["id"], "n.ipynb")
+    await a.save(notebook("v3"), "n.ipynb")
+    await a.rename("n.ipynb", "m.ipynb")
+    await a.save(notebook("v4"), "m.ipynb")
+    assert await source_of(a, "m.ipynb") == "v4"
+    await a.save(notebook("v5"), "n.ipynb")  # a new file at the old name
+    assert await source_of(a, "n.ipynb") == "v5"
+
+
+async def test_conditional_saves_can_be_turned_off(moto_auth: MotoServer, auth_bucket: str) -> None:
+    a = make_manager(moto_auth, auth_bucket, conditional_saves=False)
+    b = make_manager(moto_auth, auth_bucket, conditional_saves=False)
+    try:
+        await a.save(text("v1"), "f.txt")
+        await a.get("f.txt")
+        await b.get("f.txt")
+        await a.save(text("by A"), "f.txt")
+        await b.save(text("by B"), "f.txt")  # the later save wins, as on a local disk
+        assert await source_of(a, "f.txt") == "by B"
+        assert len(await a.list_checkpoints("f.txt")) == 0  # a file, not a notebook
+    finally:
+        await a.close()
+        await b.close()
+
+
+# -- what a save answers --------------------------------------------------------
+
+
+async def test_a_save_answers_the_model_a_later_get_gives(
+    two: tuple[JupyterS3, JupyterS3],
+) -> None:
+    """Exactly, ``last_modified`` included (real-time collaboration compares them)."""
+    a, _ = two
+    await a.save({"type": "directory"}, "d")
+    for path, model in [("d/n.ipynb", notebook("x")), ("d/t.txt", text("y" * 1000))]:
+        for _ in range(2):
+            saved = await a.save(model, path)
+            got = await a.get(path, content=False)
+            assert saved == got
+    hashed = await a.get("d/t.txt", content=False, require_hash=True)
+    assert hashed["hash_algorithm"] == "sha256"
+    assert hashed["hash"] == hashlib.sha256(b"y" * 1000).hexdigest()
+
+
+# -- requests per operation -----------------------------------------------------
+
+
+async def test_requests_per_operation(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> None:
+    """A new notebook costs at most 4 requests, an autosave one PUT (and a HEAD on
+    servers whose PUT answer has no Last-Modified, as AWS and Ceph RGW)."""
+    cm = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url)
+    big = notebook("x" * 100_000)
+    try:
+        await cm.save({"type": "directory"}, "d")
+
+        async def counted(awaitable: Any) -> dict[str, int]:
+            auth_proxy.reset()
+            await awaitable
+            return dict(auth_proxy.counts)
+
+        new = await counted(cm.save(big, "d/n.ipynb"))
+        assert new["PutObject"] == 1 and new["CopyObject"] == 1  # and its first checkpoint
+        assert sum(new.values()) <= 4, new
+        assert sum((await counted(cm.save(big, "top.ipynb"))).values()) <= 3
+        assert await counted(cm.get("d/n.ipynb")) == {"GetObject": 1}
+        # (the client's first If-Match PUT on Ceph RGW is sent twice: see s3lite's _put_single)
+        await cm.save(big, "d/n.ipynb")
+        for _ in range(2):
+            autosave = await counted(cm.save(big, "d/n.ipynb"))
+            assert autosave.pop("PutObject") == 1 and autosave.get("HeadObject", 0) <= 1, autosave
+            assert set(autosave) <= {"HeadObject"}
+        assert await counted(cm.get("d/n.ipynb", content=False)) == {"HeadObject": 1}
+    finally:
+        await cm.close()
+
+
+# -- two real Jupyter servers ---------------------------------------------------
+
+
+@pytest.fixture
+def two_servers(
+    moto_auth: MotoServer, tmp_path: Path
+) -> Iterator[tuple[JupyterServer, JupyterServer]]:
+    bucket = f"saves-{uuid.uuid4().hex[:12]}"
+    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    servers: list[JupyterServer] = []
+    try:
+        for name in ("a", "b"):
+            home = tmp_path / name
+            home.mkdir()
+            port, url = free_url()
+            command = server_command(port, "t", home, moto_auth, bucket)
+            servers.append(start_jupyter(command, home=home, url=url, token="t"))
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_two_servers_never_overwrite_each_others_saves(
+    two_servers: tuple[JupyterServer, JupyterServer],
+) -> None:
+    a, b = two_servers
+    first = {"type": "notebook", "content": notebook_json("first")}
+    assert a.contents("PUT", "n.ipynb", first)[0] == 201
+    for server in (a, b):  # both users open it
+        assert server.contents("GET", "n.ipynb")[0] == 200
+    by_a = {"type": "notebook", "content": notebook_json("by A")}
+    assert a.contents("PUT", "n.ipynb", by_a)[0] == 200
+    by_b = {"type": "notebook", "content": notebook_json("by B")}
+    status, error, _ = b.contents("PUT", "n.ipynb", by_b)
+    assert status == 409 and "changed in S3 since it was opened" in error["message"]
+    status, model, _ = b.contents("GET", "n.ipynb")
+    assert status == 200 and model["content"]["cells"][0]["source"] == "by A"
+    assert b.contents("PUT", "n.ipynb", by_b)[0] == 200  # after reloading
