@@ -9,6 +9,7 @@
 #
 # S3_TEST_SERVER=moto|rgw picks the S3 server of the integration tests (default moto).
 # SKIP_LINT=1 skips ruff and mypy (the --all steps after the first use it).
+# The rtc tests (-m rtc) run in ./.venv-rtc with the rtc extra: VENV=.venv-rtc EXTRAS=test,rtc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,14 @@ if [ "${1:-}" = "--all" ]; then
     echo "==== load test (10 clients x 15 s)"; SKIP_LINT=1 bash scripts/test.sh -m load tests/integration/test_load.py
     # Headless Debian Chromium through Playwright (never `playwright install`), and JupyterHub.
     echo "==== browser and JupyterHub"; SKIP_LINT=1 bash scripts/test.sh -m "browser or hub" tests/browser
+    # jupyter-collaboration changes how JupyterLab behaves for the browser tests: its own venv.
+    echo "==== real-time collaboration (jupyter-collaboration, in ./.venv-rtc)"
+    SKIP_LINT=1 VENV=.venv-rtc EXTRAS=test,rtc bash scripts/test.sh -m rtc tests/integration/test_jupyters3_rtc.py
     exit 0
 fi
 
-. scripts/venv.sh test
+# EXTRAS: the extras to install (default test); VENV (see venv.sh): where.
+. scripts/venv.sh "${EXTRAS:-test}"
 
 if [ -z "${SKIP_LINT:-}" ]; then
     echo "== ruff check"; ruff check .
