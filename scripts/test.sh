@@ -24,8 +24,10 @@ if [ "${1:-}" = "--all" ]; then
     # Headless Debian Chromium through Playwright (never `playwright install`), and JupyterHub.
     echo "==== browser and JupyterHub"; SKIP_LINT=1 bash scripts/test.sh -m "browser or hub" tests/browser
     # jupyter-collaboration changes how JupyterLab behaves for the browser tests: its own venv.
-    echo "==== real-time collaboration (jupyter-collaboration, in ./.venv-rtc)"
+    echo "==== real-time collaboration (jupyter-collaboration, in ./.venv-rtc; moto, then Ceph RGW)"
     SKIP_LINT=1 VENV=.venv-rtc EXTRAS=test,rtc bash scripts/test.sh -m rtc tests/integration/test_jupyters3_rtc.py
+    SKIP_LINT=1 VENV=.venv-rtc EXTRAS=test,rtc S3_TEST_SERVER=rgw \
+        bash scripts/test.sh -m rtc tests/integration/test_jupyters3_rtc.py
     exit 0
 fi
 
