@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 TIMEOUT_MS = 30_000  # a bound for a hung page, not a performance assertion
 KERNEL_TIMEOUT_MS = 60_000  # a kernel's first start on a loaded 2-core machine
+NEVER_RUN = re.compile(r"^\[\s*\]:$")  # a code cell's prompt before it is ever executed
 
 
 class FileBrowser:
@@ -132,7 +133,23 @@ class NotebookView:
         """Type ``source`` into cell ``index``, run it and wait for ``expected_output``."""
         self.set_cell(index, source)
         self.page.keyboard.press("Shift+Enter")
-        expect(self.outputs(index)).to_contain_text(expected_output, timeout=KERNEL_TIMEOUT_MS)
+        output = self.outputs(index)
+        try:
+            expect(output).to_contain_text(expected_output, timeout=KERNEL_TIMEOUT_MS // 3)
+            return
+        except AssertionError:
+            prompt = self.cells.locator(".jp-Cell").nth(index).locator(".jp-InputPrompt")
+            if not NEVER_RUN.match(prompt.inner_text().strip()):
+                # Queued or running ("[*]:"): a slow kernel start, keep waiting.
+                expect(output).to_contain_text(expected_output, timeout=KERNEL_TIMEOUT_MS)
+                return
+        # Still "[ ]:": the execute request never reached the kernel. Seen about once in five
+        # runs under load, on a kernel just started; most likely it went out on the page's
+        # first kernel websocket, which can close before it is set up (the upstream race in
+        # docs/reliability.md). A user would run the cell again, and so does the test.
+        self.cell_input(index).click()
+        self.page.keyboard.press("Control+Enter")
+        expect(output).to_contain_text(expected_output, timeout=KERNEL_TIMEOUT_MS)
 
     def save(self) -> None:
         """Ctrl+S: save and create a checkpoint."""
