@@ -8,6 +8,7 @@ REST API with it.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -185,3 +186,13 @@ def free_url() -> tuple[int, str]:
     """A free loopback port and its base URL."""
     port = unused_port()
     return port, f"http://127.0.0.1:{port}"
+
+
+def chunk_model(data: bytes, chunk: int) -> dict[str, object]:
+    """A contents-API model of one chunk of a chunked upload, as JupyterLab sends it."""
+    return {
+        "type": "file",
+        "format": "base64",
+        "content": base64.b64encode(data).decode(),
+        "chunk": chunk,
+    }

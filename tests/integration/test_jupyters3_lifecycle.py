@@ -4,7 +4,6 @@ aborted, and big notebooks are serialised, validated and signed off the loop."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import signal
 import subprocess
@@ -23,21 +22,13 @@ from jupyters3 import manager as manager_module
 from tests.integration.test_jupyters3_fixtures import cm
 from tests.integration.test_jupyters3_scale import multipart_uploads, upload_state
 from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
+from tests.jupyterserver import chunk_model
 from tests.loopback import unused_port, wait_until
 from tests.motoserver import MotoServer
 
 __all__ = ["cm"]
 
 MiB = 1024 * 1024
-
-
-def chunk_model(data: bytes, chunk: int) -> dict[str, object]:
-    return {
-        "type": "file",
-        "format": "base64",
-        "content": base64.b64encode(data).decode(),
-        "chunk": chunk,
-    }
 
 
 async def test_idle_upload_is_aborted_without_another_upload(

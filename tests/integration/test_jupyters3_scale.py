@@ -20,6 +20,7 @@ from tests.integration.test_jupyters3_fixtures import (
     fill,
     make_manager,
 )
+from tests.jupyterserver import chunk_model
 from tests.motoserver import MotoServer
 
 __all__ = ["auth_proxy", "cm"]
@@ -126,15 +127,6 @@ async def cm_big(moto_auth: MotoServer, auth_bucket: str) -> AsyncIterator[Jupyt
     manager = make_manager(moto_auth, auth_bucket)
     yield manager
     await manager.close()
-
-
-def chunk_model(data: bytes, chunk: int) -> dict[str, object]:
-    return {
-        "type": "file",
-        "format": "base64",
-        "content": base64.b64encode(data).decode(),
-        "chunk": chunk,
-    }
 
 
 async def upload(cm: JupyterS3, path: str, pieces: list[bytes]) -> dict[str, object]:

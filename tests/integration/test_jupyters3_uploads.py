@@ -17,6 +17,7 @@ from jupyters3 import JupyterS3
 from tests.integration.test_jupyters3_fixtures import cm
 from tests.integration.test_jupyters3_scale import multipart_uploads, upload_state
 from tests.integration.test_jupyters3_server import Jupyter, running, server_command, server_env
+from tests.jupyterserver import chunk_model
 from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
@@ -25,15 +26,6 @@ __all__ = ["cm"]
 MiB = 1024 * 1024
 PREFIX = "users/alice/"
 FORMAT_MESSAGE = "Must specify format of file contents as 'text' or 'base64'"
-
-
-def chunk_model(data: bytes, chunk: int) -> dict[str, object]:
-    return {
-        "type": "file",
-        "format": "base64",
-        "content": base64.b64encode(data).decode(),
-        "chunk": chunk,
-    }
 
 
 def put_chunk(server: Jupyter, path: str, data: bytes, chunk: int) -> dict[str, object]:
