@@ -20,6 +20,7 @@ import posixpath
 import uuid
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -1096,16 +1097,8 @@ class JupyterS3(AsyncContentsManager):
                     f"one deleted is in the trash ({entry})",
                 )
         else:
-            try:
+            with self._tree_errors("moved"):
                 await self.store.trash_tree(path, entry)
-            except TreeCopyError as e:
-                raise self._tree_copy_error(e, "move to the trash") from None
-            except MoveIncompleteError as e:
-                raise HTTPError(
-                    500, f"Could not finish moving folder {path} to the trash: {e}"
-                ) from None
-            except TreeLeftoversError as e:
-                raise HTTPError(409, f"Moved folder {path} to the trash, but {e}") from None
         await self._sweep_trash(now)
 
     async def _sweep_trash(self, now: datetime) -> None:
@@ -1178,7 +1171,8 @@ class JupyterS3(AsyncContentsManager):
                     await self._checkpoints.delete_all_checkpoints(new)
                 await self._move_file(old, new, info, checkpoints=checkpoints)
                 return "file"
-            await self._move_tree(old, new)
+            with self._tree_errors("renamed", event="rename"):
+                await self.store.move_tree(old, new)
             return "directory"
 
     async def _move_file(self, old: str, new: str, info: ObjectInfo, *, checkpoints: bool) -> None:
@@ -1219,39 +1213,36 @@ class JupyterS3(AsyncContentsManager):
         if checkpoints and raced:  # a save at the old name meanwhile made its first checkpoint
             await self._checkpoints.delete_all_checkpoints(old)
 
-    async def _copy_tree(self, src: str, dst: str, verb: str) -> None:
-        """Copy folder ``src`` to ``dst``; on failure the error says that ``src`` is
-        unchanged and what became of the partial copy."""
+    @contextlib.contextmanager
+    def _tree_errors(self, verb: str, *, event: str | None = None) -> Iterator[None]:
+        """Turn the errors of a folder copy or move into HTTP errors that say what
+        became of the folder; ``verb`` is what was done ("copied", "renamed",
+        "moved"). A move that finished but left objects behind emits ``event``."""
         try:
-            await self.store.copy_tree(src, dst)
+            yield
         except TreeCopyError as e:
-            raise self._tree_copy_error(e, verb) from None
-
-    def _tree_copy_error(self, e: TreeCopyError, verb: str) -> HTTPError:
-        first = e.first
-        status = (
-            http_error_for(first, verb, e.src).status_code if isinstance(first, S3Error) else 500
-        )
-        return HTTPError(
-            status,
-            f"Could not {verb} folder {e.src} to {e.dst}: copying failed after {e.copied} "
-            f"of {e.total} objects ({first}). {e.src} is unchanged; {e.cleanup}.",
-        )
-
-    async def _move_tree(self, old: str, new: str) -> None:
-        try:
-            await self.store.move_tree(old, new)
-        except TreeCopyError as e:
-            raise self._tree_copy_error(e, "rename") from None
+            first = e.first
+            status = (
+                http_error_for(first, verb, e.src).status_code
+                if isinstance(first, S3Error)
+                else 500
+            )
+            raise HTTPError(
+                status,
+                f"Folder {e.src} could not be {verb} to {e.dst}: copying failed after "
+                f"{e.copied} of {e.total} objects ({first}). {e.src} is unchanged; "
+                f"{e.cleanup}.",
+            ) from None
         except MoveIncompleteError as e:
             raise HTTPError(
                 500,
-                f"Could not finish renaming folder {old} to {new}: {e}. "
-                f"Renaming {old} to {new} again finishes it.",
+                f"Folder {e.old} was {verb} to {e.new} only in part: {e}. "
+                "The same request again finishes it.",
             ) from None
         except TreeLeftoversError as e:
-            self._emit("rename", new, old)
-            raise HTTPError(409, f"Renamed folder {old} to {new}, but {e}") from None
+            if event is not None:
+                self._emit(event, e.new, e.old)
+            raise HTTPError(409, f"Folder {e.old} was {verb} to {e.new}, but {e}") from None
 
     # -- copy ------------------------------------------------------------------
 
@@ -1345,7 +1336,8 @@ class JupyterS3(AsyncContentsManager):
         self._check_length(dest)
         if await self.file_exists(dest) or await self.dir_exists(dest):
             raise HTTPError(409, f"File already exists: {dest}")
-        await self._copy_tree(path, dest, "copy")
+        with self._tree_errors("copied"):
+            await self.store.copy_tree(path, dest)
         return dest
 
     async def _check_no_file_at_or_above(self, folder: str, path: str) -> None:
