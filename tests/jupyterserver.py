@@ -108,14 +108,11 @@ def call_api(
 
 
 @dataclass
-class JupyterServer:
-    """A running Jupyter server; ``url`` has no trailing slash."""
+class JupyterApi:
+    """The REST API of a Jupyter server at ``url`` (no trailing slash), with its token."""
 
     url: str
     token: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    _log: IO[bytes]
 
     def call(
         self, method: str, path: str, body: Any = None, *, raw: bool = False
@@ -126,6 +123,15 @@ class JupyterServer:
     def contents(self, method: str, path: str = "", body: Any = None, query: str = "") -> Any:
         """One ``/api/contents`` request."""
         return self.call(method, f"/api/contents/{quote(path)}{query}", body)
+
+
+@dataclass
+class JupyterServer(JupyterApi):
+    """A running Jupyter server."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes]
 
     def log_text(self) -> str:
         """Everything the server has logged so far."""

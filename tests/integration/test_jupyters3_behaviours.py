@@ -9,7 +9,6 @@ import asyncio
 import json
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,52 +19,33 @@ from nbformat.sign import MemorySignatureStore
 from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
-from tests.integration.test_jupyters3_fixtures import S3Proxy, all_keys, cm, fill, make_manager
-from tests.integration.test_jupyters3_server import Jupyter, running, server_env
-from tests.jupyterserver import jupyter_command
-from tests.loopback import unused_port
-from tests.motoserver import REGION, MotoServer
+from tests.integration.test_jupyters3_fixtures import (
+    S3Proxy,
+    all_keys,
+    cm,
+    fill,
+    make_manager,
+    status_of,
+    text,
+)
+from tests.integration.test_jupyters3_server import Jupyter, server_env, serving
+from tests.motoserver import MotoServer
 
 __all__ = ["cm"]  # fixtures used here
 
 PREFIX = "users/bob/"
 
 
-async def status_of(awaitable: Any) -> int:
-    with pytest.raises(HTTPError) as e:
-        await awaitable
-    return e.value.status_code
-
-
-def text_model(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
-
-
 @pytest.fixture(scope="module")
 def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
     """A Jupyter server with JupyterS3's default options (nothing about deletes set)."""
-    bucket = f"behave-{uuid.uuid4().hex[:12]}"
-    moto_auth.boto3_client().create_bucket(Bucket=bucket)
     home = tmp_path_factory.mktemp("jupyter")
-    port, token = unused_port(), uuid.uuid4().hex
-    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
-    cmd = jupyter_command(
-        "server",
-        port=port,
-        token=token,
-        root=home,
-        endpoint_url=moto_auth.endpoint_url,
-        keys=(moto_auth.access_key_id, moto_auth.secret_access_key),
-        bucket=bucket,
-        region=REGION,
-        prefix=PREFIX,
-    )
-    with running(cmd, server_env(home), home / "server.log", server):
+    with serving(moto_auth, home, prefix=PREFIX, options=()) as server:
         yield server
 
 
 def put(server: Jupyter, path: str, content: str = "x") -> None:
-    status, _, _ = server.contents("PUT", path, text_model(content))
+    status, _, _ = server.contents("PUT", path, text(content))
     assert status in (200, 201), (path, status)
 
 
@@ -94,9 +74,9 @@ def tree(server: Jupyter, top: str) -> list[str]:
 async def copies(manager: Any) -> list[str]:
     """The same folder copies on any contents manager: the paths they made."""
     await manager.new({"type": "directory"}, "F")
-    await manager.new(text_model("x"), "F/x.txt")
+    await manager.new(text("x"), "F/x.txt")
     await manager.new({"type": "directory"}, "F/sub")
-    await manager.new(text_model("y"), "F/sub/y.txt")
+    await manager.new(text("y"), "F/sub/y.txt")
     await manager.new({"type": "directory"}, "G")
     made = []
     for to in ("new", "deep/er", "new", "G", "G"):
@@ -120,8 +100,8 @@ async def test_copying_a_folder_under_a_file_is_refused(
     cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
     await cm.new({"type": "directory"}, "F")
-    await cm.new(text_model("x"), "F/x.txt")
-    await cm.new(text_model("f"), "f.txt")
+    await cm.new(text("x"), "F/x.txt")
+    await cm.new(text("f"), "f.txt")
     before = all_keys(moto_auth, auth_bucket)
     assert await status_of(cm.copy("F", "f.txt")) == 400  # as upstream
     assert await status_of(cm.copy("F", "f.txt/sub")) == 400
@@ -235,10 +215,10 @@ def test_renaming_onto_a_taken_name_or_into_a_missing_folder(jupyter: Jupyter) -
 async def test_renaming_onto_a_taken_name_or_into_a_missing_folder_manager(
     cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
-    await cm.save(text_model("1"), "one.txt")
-    await cm.save(text_model("2"), "two.txt")
+    await cm.save(text("1"), "one.txt")
+    await cm.save(text("2"), "two.txt")
     await cm.new({"type": "directory"}, "d")
-    await cm.save(text_model("in"), "d/in.txt")
+    await cm.save(text("in"), "d/in.txt")
     await cm.new({"type": "directory"}, "e")
     before = all_keys(moto_auth, auth_bucket)
     assert await status_of(cm.rename("e", "d")) == 409
@@ -269,9 +249,9 @@ async def test_listing_entries_are_the_models_they_list(
     await cm.new({"type": "directory"}, "top")
     await cm.new({"type": "directory"}, "top/marked")
     await cm.new(path="top/n.ipynb")
-    await cm.save(text_model("t"), "top/t.txt")
+    await cm.save(text("t"), "top/t.txt")
     await cm.save({"type": "file", "format": "base64", "content": "AAE="}, "top/b.bin")
-    await cm.save(text_model("c"), "top/data.csv")
+    await cm.save(text("c"), "top/data.csv")
     moto_auth.boto3_client().put_object(Bucket=auth_bucket, Key="top/bare/x.txt", Body=b"x")
     listing = await cm.get("top")
     entries = {e["name"]: e for e in listing["content"]}
@@ -353,29 +333,21 @@ class ThreadedProxy:
 @pytest.fixture(scope="module")
 def faulty(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Jupyter server reaching S3 through a fault proxy, with a broken signature store."""
-    bucket = f"faulty-{uuid.uuid4().hex[:12]}"
-    moto_auth.boto3_client().create_bucket(Bucket=bucket)
     home = tmp_path_factory.mktemp("faulty")
     env = server_env(home)
     config_dir = Path(env["JUPYTER_CONFIG_DIR"])
     config_dir.mkdir(parents=True)
     (config_dir / "jupyter_server_config.py").write_text(BROKEN_STORE_CONFIG)
     threaded = ThreadedProxy(moto_auth.endpoint_url)
-    port, token = unused_port(), uuid.uuid4().hex
-    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
-    cmd = jupyter_command(
-        "server",
-        port=port,
-        token=token,
-        root=home,
-        endpoint_url=threaded.proxy.url,
-        keys=(moto_auth.access_key_id, moto_auth.secret_access_key),
-        bucket=bucket,
-        region=REGION,
-        prefix=PREFIX,
-    )
     try:
-        with running(cmd, env, home / "server.log", server):
+        with serving(
+            moto_auth,
+            home,
+            env=env,
+            prefix=PREFIX,
+            options=(),
+            endpoint_url=threaded.proxy.url,
+        ) as server:
             yield server, threaded.proxy
     finally:
         threaded.stop()
@@ -392,7 +364,7 @@ def test_each_row_of_the_error_table_through_the_api(faulty: Any) -> None:
 
     # 400: the user's input
     assert answer("GET", "a/../../etc")[0] == 400
-    assert answer("PUT", "x" * 1100, text_model("x"))[0] == 400
+    assert answer("PUT", "x" * 1100, text("x"))[0] == 400
     assert answer("PUT", "n.ipynb", {"type": "notebook", "content": {"cells": 1}})[0] == 400
     # 404 and 409
     assert answer("GET", "missing.txt")[0] == 404
@@ -475,9 +447,9 @@ async def test_deleting_to_the_trash(
     await cm.new(path="n.ipynb")
     [checkpoint] = await cm.list_checkpoints("n.ipynb")
     await cm.new({"type": "directory"}, "folder")
-    await cm.save(text_model("a"), "folder/a.txt")
+    await cm.save(text("a"), "folder/a.txt")
     await cm.new({"type": "directory"}, "folder-other")
-    await cm.save(text_model("b"), "folder-other/b.txt")
+    await cm.save(text("b"), "folder-other/b.txt")
     await cm.delete("n.ipynb")
     await cm.delete("folder")
     entries = trash_entries(moto_auth, auth_bucket)
@@ -515,8 +487,8 @@ async def test_old_trash_entries_are_swept_on_a_delete_at_most_every_10_minutes(
     old = "20000101T000000Z-0000beef"
     s3.put_object(Bucket=auth_bucket, Key=f"{TRASH}{old}/old/a.txt", Body=b"a")
     s3.put_object(Bucket=auth_bucket, Key=f"{TRASH}{old}/old/b.txt", Body=b"b")
-    await cm.save(text_model("1"), "one.txt")
-    await cm.save(text_model("2"), "two.txt")
+    await cm.save(text("1"), "one.txt")
+    await cm.save(text("2"), "two.txt")
     await cm.delete("one.txt")
     entries = trash_entries(moto_auth, auth_bucket)
     assert list(entries.values()) == [["one.txt"]]  # the old entry is gone, the new stays
@@ -526,7 +498,7 @@ async def test_old_trash_entries_are_swept_on_a_delete_at_most_every_10_minutes(
     assert old in after and len(after) == 3
     cm.trash_max_age = 0  # never
     cm._trash_swept = None
-    await cm.save(text_model("3"), "three.txt")
+    await cm.save(text("3"), "three.txt")
     await cm.delete("three.txt")
     assert old in trash_entries(moto_auth, auth_bucket)
 
@@ -550,24 +522,9 @@ async def test_trashing_a_1000_file_folder(moto_auth: MotoServer, auth_bucket: s
 
 @pytest.fixture(scope="module")
 def trashing(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
-    bucket = f"trash-{uuid.uuid4().hex[:12]}"
-    moto_auth.boto3_client().create_bucket(Bucket=bucket)
+    options = ("--JupyterS3.delete_to_trash=True", "--ContentsManager.allow_hidden=True")
     home = tmp_path_factory.mktemp("trashing")
-    port, token = unused_port(), uuid.uuid4().hex
-    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
-    cmd = jupyter_command(
-        "server",
-        port=port,
-        token=token,
-        root=home,
-        endpoint_url=moto_auth.endpoint_url,
-        keys=(moto_auth.access_key_id, moto_auth.secret_access_key),
-        bucket=bucket,
-        region=REGION,
-        prefix=PREFIX,
-        extra=["--JupyterS3.delete_to_trash=True", "--ContentsManager.allow_hidden=True"],
-    )
-    with running(cmd, server_env(home), home / "server.log", server):
+    with serving(moto_auth, home, prefix=PREFIX, options=options) as server:
         yield server
 
 

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-from tornado.web import HTTPError
-
 from jupyters3 import JupyterS3, S3Checkpoints
 from jupyters3.models import utc_seconds
 from jupyters3.paths import new_checkpoint_id
-from tests.integration.test_jupyters3_fixtures import all_keys, cm
+from tests.integration.test_jupyters3_fixtures import all_keys, cm, status_of, text
 from tests.motoserver import MotoServer
 
 __all__ = ["cm"]
-
-
-def text(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
-
-
-async def status_of(awaitable: object) -> int:
-    with pytest.raises(HTTPError) as e:
-        await awaitable  # type: ignore[misc]
-    return e.value.status_code
 
 
 async def test_checkpoints_class_is_async_and_s3(cm: JupyterS3) -> None:

@@ -30,16 +30,13 @@ from tests.integration.test_jupyters3_fixtures import (
     auth_proxy,
     make_manager,
     manager_config,
+    text,
 )
 from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 from tests.rgwserver import ON_RGW
 
 __all__ = ["auth_proxy"]
-
-
-def text(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
 
 
 # -- start-up -------------------------------------------------------------------

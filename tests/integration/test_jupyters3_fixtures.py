@@ -3,23 +3,41 @@
 - ``make_manager``: a JupyterS3 configured against a moto server;
 - ``auth_proxy``: a :class:`tests.faultproxy.S3Proxy` in front of moto, which
   counts S3 requests by kind and injects faults (errors, resets, stalls,
-  truncated bodies, held requests).
+  truncated bodies, held requests); ``pcm``: a JupyterS3 through it;
+- models to save (``text``, ``notebook``) and what a manager answers
+  (``content_of``, ``error_of``, ``status_of``), S3 keys (``fill``, ``all_keys``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from tornado.web import HTTPError
 from traitlets.config import Config
 
 from jupyters3 import JupyterS3, JupyterS3SecretAccessKeyAuthentication
 from tests.faultproxy import S3Proxy
 from tests.motoserver import REGION, MotoServer
 
-__all__ = ["S3Proxy", "all_keys", "auth_proxy", "cm", "fill", "make_manager", "plain_cm"]
+__all__ = [
+    "S3Proxy",
+    "all_keys",
+    "auth_proxy",
+    "cm",
+    "content_of",
+    "error_of",
+    "fill",
+    "make_manager",
+    "notebook",
+    "pcm",
+    "plain_cm",
+    "status_of",
+    "text",
+]
 
 
 def manager_config(endpoint_url: str, server: MotoServer, bucket: str, **options: Any) -> Config:
@@ -54,6 +72,17 @@ async def auth_proxy(moto_auth: MotoServer) -> AsyncIterator[S3Proxy]:
     proxy = await S3Proxy(moto_auth.endpoint_url).start()
     yield proxy
     await proxy.stop()
+
+
+@pytest.fixture
+async def pcm(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> AsyncIterator[JupyterS3]:
+    """A JupyterS3 whose every S3 request goes through ``auth_proxy``."""
+    manager = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url)
+    yield manager
+    auth_proxy.clear_faults()
+    await manager.close()
 
 
 @pytest.fixture
@@ -92,3 +121,37 @@ def all_keys(server: MotoServer, bucket: str, prefix: str = "") -> list[str]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(o["Key"] for o in page.get("Contents", []))
     return sorted(keys)
+
+
+def text(content: str) -> dict[str, object]:
+    """The model of a text file to save."""
+    return {"type": "file", "format": "text", "content": content}
+
+
+def notebook(source: str) -> dict[str, object]:
+    """The model of a notebook of one code cell to save."""
+    return {"type": "notebook", "content": new_notebook(cells=[new_code_cell(source)])}
+
+
+async def content_of(cm: JupyterS3, path: str) -> str | None:
+    """The text of the file at ``path`` (a notebook's first cell), None if it is not there."""
+    try:
+        model = await cm.get(path)
+    except HTTPError as e:
+        assert e.status_code == 404
+        return None
+    if model["type"] == "notebook":
+        return str(model["content"].cells[0].source)
+    return str(model["content"])
+
+
+async def error_of(awaitable: Awaitable[Any]) -> HTTPError:
+    """The HTTP error ``awaitable`` raises (the test fails if it raises none)."""
+    with pytest.raises(HTTPError) as e:
+        await awaitable
+    return e.value
+
+
+async def status_of(awaitable: Awaitable[Any]) -> int:
+    """The status of the HTTP error ``awaitable`` raises."""
+    return (await error_of(awaitable)).status_code

@@ -11,11 +11,19 @@ from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
 from tests.faultproxy import S3Proxy
-from tests.integration.test_jupyters3_fixtures import all_keys, auth_proxy, make_manager
+from tests.integration.test_jupyters3_fixtures import (
+    all_keys,
+    auth_proxy,
+    error_of,
+    make_manager,
+    pcm,
+    status_of,
+    text,
+)
 from tests.integration.test_jupyters3_server import Jupyter, jupyter
 from tests.motoserver import MotoServer
 
-__all__ = ["auth_proxy", "jupyter"]
+__all__ = ["auth_proxy", "jupyter", "pcm"]
 
 WRITES = {"PutObject", "CopyObject", "UploadPart", "UploadPartCopy", "CreateMultipartUpload"}
 
@@ -33,25 +41,6 @@ async def alice(moto: MotoServer, bucket: str, plain_proxy: S3Proxy) -> AsyncIte
     manager = make_manager(moto, bucket, endpoint_url=plain_proxy.url, prefix="alice/")
     yield manager
     await manager.close()
-
-
-@pytest.fixture
-async def pcm(
-    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
-) -> AsyncIterator[JupyterS3]:
-    manager = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url)
-    yield manager
-    await manager.close()
-
-
-def text(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
-
-
-async def status_and_message(awaitable: Awaitable[Any]) -> tuple[int, str]:
-    with pytest.raises(HTTPError) as e:
-        await awaitable
-    return e.value.status_code, str(e.value.log_message)
 
 
 # -- keys read from listings are untrusted -----------------------------------------
@@ -78,8 +67,8 @@ async def test_keys_with_dot_segments_never_build_a_write(
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     plain_proxy.reset()
     if operation == "rename":
-        status, message = await status_and_message(alice.rename("pl", "pl2"))
-        assert status == 409 and "5 objects stayed at pl" in message
+        error = await error_of(alice.rename("pl", "pl2"))
+        assert error.status_code == 409 and "5 objects stayed at pl" in str(error.log_message)
         assert all_keys(moto, bucket, "alice/pl/") == sorted(HOSTILE)
     else:
         await alice.copy("pl", "")
@@ -171,11 +160,11 @@ async def test_rename_to_keys_too_long_is_refused_before_the_first_copy(
     await pcm.save(text("short"), "deep/a.txt")
     await pcm.save(text("long"), "deep/" + "d" * 900 + ".txt")
     auth_proxy.reset()
-    status, message = await status_and_message(pcm.rename("deep", "e" * 150))
-    assert status == 400 and "too long" in message
+    error = await error_of(pcm.rename("deep", "e" * 150))
+    assert error.status_code == 400 and "too long" in str(error.log_message)
     assert auth_proxy.counts["CopyObject"] == 0
-    status, message = await status_and_message(pcm.copy("deep", "e" * 150))
-    assert status == 400 and auth_proxy.counts["CopyObject"] == 0
+    assert await status_of(pcm.copy("deep", "e" * 150)) == 400
+    assert auth_proxy.counts["CopyObject"] == 0
     assert len(all_keys(moto_auth, auth_bucket, "deep/")) == 3
 
 
@@ -199,10 +188,9 @@ INTERNALS = ("No module named", "object has no attribute", "KeyError", "Tracebac
 async def test_invalid_notebooks_are_refused_in_words(
     pcm: JupyterS3, content: Any, words: str
 ) -> None:
-    status, message = await status_and_message(
-        pcm.save({"type": "notebook", "content": content}, "bad.ipynb")
-    )
-    assert status == 400
+    error = await error_of(pcm.save({"type": "notebook", "content": content}, "bad.ipynb"))
+    message = str(error.log_message)
+    assert error.status_code == 400
     assert message.startswith("Invalid notebook bad.ipynb: ") and words in message, message
     assert not any(internal in message for internal in INTERNALS), message
     assert not await pcm.file_exists("bad.ipynb")
@@ -218,6 +206,5 @@ async def test_bad_values_in_request_bodies_are_400(pcm: JupyterS3) -> None:
         lambda: pcm.new_untitled(ext=5),  # type: ignore[arg-type]
         lambda: pcm.new_untitled(type=["file"]),  # type: ignore[arg-type]
     ):
-        status, _ = await status_and_message(call())
-        assert status == 400
+        assert await status_of(call()) == 400
     assert await pcm.file_exists("a.txt")

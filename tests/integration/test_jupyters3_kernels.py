@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_jupyters3_server import Jupyter, running, server_command, server_env
+from tests.integration.test_jupyters3_server import Jupyter, server_env, serving
 from tests.kernelclient import Kernel
-from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
 
@@ -50,7 +49,6 @@ def server(
     moto_auth.boto3_client().create_bucket(Bucket=bucket)
     kernel_key_id, kernel_secret = moto_auth.new_access_key()
     root = tmp_path_factory.mktemp("kernel-root")
-    port, token = unused_port(), uuid.uuid4().hex
     env = server_env(root)
     for name in list(env):
         if name.startswith(("AWS_", "RGW_")):  # RGW_*: a running gateway's keys, if named
@@ -63,10 +61,8 @@ def server(
         AWS_EC2_METADATA_DISABLED="true",
         JUPYTERS3_CWD="stale/value",  # the server's own environment must not leak through
     )
-    jupyter = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
-    kernels = KernelServer(jupyter, root, moto_auth.secret_access_key)
-    cmd = server_command(port, token, root, moto_auth, bucket)
-    with running(cmd, env, root / "server.log", jupyter):
+    with serving(moto_auth, root, bucket, env=env) as jupyter:
+        kernels = KernelServer(jupyter, root, moto_auth.secret_access_key)
         try:
             yield kernels
         finally:

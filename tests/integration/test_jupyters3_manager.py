@@ -12,20 +12,17 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
-from tests.integration.test_jupyters3_fixtures import all_keys, auth_proxy, cm, make_manager
+from tests.integration.test_jupyters3_fixtures import (
+    all_keys,
+    auth_proxy,
+    cm,
+    make_manager,
+    status_of,
+    text,
+)
 from tests.motoserver import MotoServer
 
 __all__ = ["auth_proxy", "cm"]  # fixtures used here
-
-
-async def status_of(awaitable: object) -> int:
-    with pytest.raises(HTTPError) as e:
-        await awaitable  # type: ignore[misc]
-    return e.value.status_code
-
-
-def text_model(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
 
 
 async def test_empty_root(cm: JupyterS3) -> None:
@@ -115,7 +112,7 @@ async def test_invalid_notebooks(cm: JupyterS3, moto_auth: MotoServer, auth_buck
 
 
 async def test_text_and_binary_files(cm: JupyterS3) -> None:
-    await cm.save(text_model("héllo\n"), "a.txt")
+    await cm.save(text("héllo\n"), "a.txt")
     got = await cm.get("a.txt")
     assert (got["content"], got["format"], got["mimetype"]) == ("héllo\n", "text", "text/plain")
     assert got["size"] == len("héllo\n".encode())
@@ -140,7 +137,7 @@ async def test_text_and_binary_files(cm: JupyterS3) -> None:
 
 
 async def test_require_hash(cm: JupyterS3) -> None:
-    await cm.save(text_model("abc"), "h.txt")
+    await cm.save(text("abc"), "h.txt")
     for content in (True, False):
         model = await cm.get("h.txt", content=content, require_hash=True)
         assert model["hash"] == hashlib.sha256(b"abc").hexdigest()
@@ -150,7 +147,7 @@ async def test_require_hash(cm: JupyterS3) -> None:
 
 async def test_types_and_missing(cm: JupyterS3) -> None:
     await cm.new(model={"type": "directory"}, path="d")
-    await cm.save(text_model("x"), "f.txt")
+    await cm.save(text("x"), "f.txt")
     assert await status_of(cm.get("d", type="file")) == 400
     assert await status_of(cm.get("d", type="notebook")) == 400
     assert await status_of(cm.get("f.txt", type="directory")) == 400
@@ -164,18 +161,18 @@ async def test_types_and_missing(cm: JupyterS3) -> None:
 
 async def test_save_rules(cm: JupyterS3) -> None:
     await cm.new(model={"type": "directory"}, path="d")
-    await cm.save(text_model("x"), "f.txt")
+    await cm.save(text("x"), "f.txt")
     assert await status_of(cm.save({"content": "x"}, "a.txt")) == 400  # no type
     assert await status_of(cm.save({"type": "file"}, "a.txt")) == 400  # no content
     assert await status_of(cm.save({"type": "file", "content": "x"}, "a.txt")) == 400  # format
     assert await status_of(cm.save({"type": "weird", "content": "x"}, "a.txt")) == 400
     bad64 = {"type": "file", "format": "base64", "content": "@@@"}
     assert await status_of(cm.save(bad64, "a.bin")) == 400
-    assert await status_of(cm.save(text_model("x"), "nowhere/a.txt")) == 404
-    assert await status_of(cm.save(text_model("x"), "d")) == 409  # a folder has that name
+    assert await status_of(cm.save(text("x"), "nowhere/a.txt")) == 404
+    assert await status_of(cm.save(text("x"), "d")) == 409  # a folder has that name
     assert await status_of(cm.save({"type": "directory"}, "f.txt")) == 400  # a file has it
-    assert await status_of(cm.save(text_model("x"), "f.txt/inner.txt")) == 404
-    assert await status_of(cm.save(text_model("x"), "")) == 400
+    assert await status_of(cm.save(text("x"), "f.txt/inner.txt")) == 404
+    assert await status_of(cm.save(text("x"), "")) == 400
     # saving an existing folder again is fine
     assert (await cm.save({"type": "directory"}, "d"))["type"] == "directory"
 
@@ -194,7 +191,7 @@ async def test_save_hooks(moto_auth: MotoServer, auth_bucket: str) -> None:
     cm = make_manager(moto_auth, auth_bucket)
     cm.register_pre_save_hook(pre)
     cm.register_post_save_hook(post)
-    await cm.save(text_model("shout"), "s.txt")
+    await cm.save(text("shout"), "s.txt")
     assert (await cm.get("s.txt"))["content"] == "SHOUT"
     assert seen == [("pre", "s.txt"), ("post", "s.txt")]
 
@@ -202,7 +199,7 @@ async def test_save_hooks(moto_auth: MotoServer, auth_bucket: str) -> None:
         raise HTTPError(403, "no saving here")
 
     cm.register_pre_save_hook(refuse)
-    assert await status_of(cm.save(text_model("x"), "t.txt")) == 403
+    assert await status_of(cm.save(text("x"), "t.txt")) == 403
     assert not await cm.file_exists("t.txt")
     await cm.close()
 
@@ -216,7 +213,7 @@ async def test_hidden_files(cm: JupyterS3, moto_auth: MotoServer, auth_bucket: s
     assert await cm.is_hidden(".hidden") and await cm.is_hidden(".dot/inner.txt")
     assert not await cm.is_hidden("d/shown.txt")
     assert await status_of(cm.get(".hidden")) == 404
-    assert await status_of(cm.save(text_model("x"), ".new")) == 400
+    assert await status_of(cm.save(text("x"), ".new")) == 400
     assert await status_of(cm.delete(".hidden")) == 400
     assert await status_of(cm.rename("d/shown.txt", "d/.shown")) == 400
 
@@ -224,7 +221,7 @@ async def test_hidden_files(cm: JupyterS3, moto_auth: MotoServer, auth_bucket: s
     names = sorted(m["name"] for m in (await cm.get(""))["content"])
     assert names == [".dot", ".hidden", "d"]
     assert (await cm.get(".hidden"))["content"] == "x"
-    await cm.save(text_model("y"), ".new")
+    await cm.save(text("y"), ".new")
     cm.hide_globs = []
     assert "x.pyc" in [m["name"] for m in (await cm.get(""))["content"]]
 
@@ -282,8 +279,8 @@ async def test_rename_file_moves_checkpoints(
 
 
 async def test_rename_rules(cm: JupyterS3) -> None:
-    await cm.save(text_model("1"), "one.txt")
-    await cm.save(text_model("2"), "two.txt")
+    await cm.save(text("1"), "one.txt")
+    await cm.save(text("2"), "two.txt")
     await cm.new(model={"type": "directory"}, path="d")
     assert await status_of(cm.rename("one.txt", "two.txt")) == 409
     assert await status_of(cm.rename("one.txt", "d")) == 409
@@ -300,7 +297,7 @@ async def test_rename_folder(cm: JupyterS3, moto_auth: MotoServer, auth_bucket: 
     await cm.new(model={"type": "directory"}, path="src")
     await cm.new(model={"type": "directory"}, path="src/sub")
     await cm.new(path="src/sub/n.ipynb")
-    await cm.save(text_model("t"), "src/t.txt")
+    await cm.save(text("t"), "src/t.txt")
     before = all_keys(moto_auth, auth_bucket)
     await cm.rename("src", "dst")
     after = all_keys(moto_auth, auth_bucket)
@@ -310,7 +307,7 @@ async def test_rename_folder(cm: JupyterS3, moto_auth: MotoServer, auth_bucket: 
 
 
 async def test_copy_files_server_side(cm: JupyterS3, moto_auth: MotoServer, auth_proxy) -> None:  # type: ignore[no-untyped-def]
-    await cm.save(text_model("data"), "a.txt")
+    await cm.save(text("data"), "a.txt")
     await cm.new(path="n.ipynb")
     await cm.new(model={"type": "directory"}, path="d")
     assert (await cm.copy("a.txt"))["path"] == "a-Copy1.txt"
@@ -338,7 +335,7 @@ async def test_copy_files_server_side(cm: JupyterS3, moto_auth: MotoServer, auth
 async def test_copy_folder(cm: JupyterS3, moto_auth: MotoServer, auth_bucket: str) -> None:
     await cm.new(model={"type": "directory"}, path="F")
     await cm.new(path="F/n.ipynb")
-    await cm.save(text_model("x"), "F/x.txt")
+    await cm.save(text("x"), "F/x.txt")
     copied = await cm.copy("F")
     assert copied["path"] == "F-Copy1" and copied["type"] == "directory"
     assert sorted(m["name"] for m in (await cm.get("F-Copy1"))["content"]) == ["n.ipynb", "x.txt"]
@@ -413,7 +410,7 @@ async def test_escaping_paths_are_refused_without_s3_calls(
     auth_proxy.reset()
     for call in (
         cm.get(path),
-        cm.save(text_model("x"), path),
+        cm.save(text("x"), path),
         cm.delete(path),
         cm.rename("a.txt", path),
         cm.copy(path),
@@ -434,7 +431,7 @@ async def test_escaping_paths_are_refused_without_s3_calls(
 async def test_models_match_what_jupyter_checks(cm: JupyterS3) -> None:
     from jupyter_server.services.contents.handlers import validate_model
 
-    await cm.save(text_model("x"), "a.txt")
+    await cm.save(text("x"), "a.txt")
     await cm.new(path="n.ipynb")
     await cm.new(model={"type": "directory"}, path="d")
     for path in ("", "a.txt", "n.ipynb", "d"):

@@ -7,58 +7,29 @@ real S3 server, then checks what S3 holds afterwards.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
 from tests.faultproxy import ProxiedRequest, S3Proxy
-from tests.integration.test_jupyters3_fixtures import all_keys, auth_proxy, make_manager
+from tests.integration.test_jupyters3_fixtures import (
+    all_keys,
+    auth_proxy,
+    content_of,
+    error_of,
+    notebook,
+    pcm,
+    text,
+)
 from tests.motoserver import MotoServer
 
-__all__ = ["auth_proxy"]
-
-
-@pytest.fixture
-async def pcm(
-    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
-) -> AsyncIterator[JupyterS3]:
-    """A JupyterS3 whose every S3 request goes through the fault proxy."""
-    manager = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url)
-    yield manager
-    auth_proxy.clear_faults()
-    await manager.close()
-
-
-def text(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
-
-
-def notebook(source: str) -> dict[str, object]:
-    return {"type": "notebook", "content": new_notebook(cells=[new_code_cell(source)])}
+__all__ = ["auth_proxy", "pcm"]
 
 
 def kind(name: str) -> Callable[[ProxiedRequest], bool]:
     return lambda r: r.kind == name
-
-
-async def content_of(cm: JupyterS3, path: str) -> str | None:
-    try:
-        model = await cm.get(path)
-    except HTTPError as e:
-        assert e.status_code == 404
-        return None
-    if model["type"] == "notebook":
-        return str(model["content"].cells[0].source)
-    return str(model["content"])
-
-
-async def error_of(awaitable: object) -> HTTPError:
-    with pytest.raises(HTTPError) as e:
-        await awaitable  # type: ignore[misc]
-    return e.value
 
 
 # -- renames racing saves ------------------------------------------------------

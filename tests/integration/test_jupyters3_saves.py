@@ -11,39 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
-from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
 from tests.faultproxy import S3Proxy
-from tests.integration.test_jupyters3_fixtures import auth_proxy, make_manager
+from tests.integration.test_jupyters3_fixtures import (
+    auth_proxy,
+    content_of,
+    error_of,
+    make_manager,
+    notebook,
+    status_of,
+    text,
+)
+from tests.integration.test_jupyters3_server import Jupyter, serving
 from tests.integration.test_jupyters3_server import notebook as notebook_json
-from tests.integration.test_jupyters3_server import server_command
-from tests.jupyterserver import JupyterServer, free_url, start_jupyter
 from tests.motoserver import MotoServer
 
 __all__ = ["auth_proxy"]
-
-
-def notebook(source: str) -> dict[str, Any]:
-    return {"type": "notebook", "content": new_notebook(cells=[new_code_cell(source)])}
-
-
-def text(content: str) -> dict[str, Any]:
-    return {"type": "file", "format": "text", "content": content}
-
-
-async def source_of(cm: JupyterS3, path: str) -> str:
-    model = await cm.get(path)
-    if model["type"] == "notebook":
-        return str(model["content"].cells[0].source)
-    return str(model["content"])
-
-
-async def status_of(awaitable: Any) -> tuple[int, str]:
-    with pytest.raises(HTTPError) as e:
-        await awaitable
-    return e.value.status_code, str(e.value.log_message)
 
 
 @pytest.fixture
@@ -68,14 +52,15 @@ async def test_the_later_save_of_a_file_both_opened_is_a_409(
     await a.get("n.ipynb")
     await b.get("n.ipynb")
     await a.save(notebook("by A"), "n.ipynb")
-    status, message = await status_of(b.save(notebook("by B"), "n.ipynb"))
-    assert status == 409 and "changed in S3 since it was opened" in message
-    assert await source_of(a, "n.ipynb") == "by A"
+    error = await error_of(b.save(notebook("by B"), "n.ipynb"))
+    assert error.status_code == 409
+    assert "changed in S3 since it was opened" in str(error.log_message)
+    assert await content_of(a, "n.ipynb") == "by A"
     # A keeps saving (its own saves move its ETag); B, once it has reloaded, too.
     await a.save(notebook("A again"), "n.ipynb")
-    assert await source_of(b, "n.ipynb") == "A again"
+    assert await content_of(b, "n.ipynb") == "A again"
     await b.save(notebook("B after reloading"), "n.ipynb")
-    assert await source_of(a, "n.ipynb") == "B after reloading"
+    assert await content_of(a, "n.ipynb") == "B after reloading"
 
 
 async def test_a_file_both_believed_new_is_made_by_the_first_save_only(
@@ -83,10 +68,10 @@ async def test_a_file_both_believed_new_is_made_by_the_first_save_only(
 ) -> None:
     a, b = two
     for cm in two:
-        assert (await status_of(cm.get("new.txt")))[0] == 404
+        assert await status_of(cm.get("new.txt")) == 404
     await a.save(text("by A"), "new.txt")
-    assert (await status_of(b.save(text("by B"), "new.txt")))[0] == 409
-    assert await source_of(b, "new.txt") == "by A"
+    assert await status_of(b.save(text("by B"), "new.txt")) == 409
+    assert await content_of(b, "new.txt") == "by A"
 
 
 async def test_a_file_deleted_since_it_was_opened_is_saved_anew(
@@ -97,7 +82,7 @@ async def test_a_file_deleted_since_it_was_opened_is_saved_anew(
     await b.get("f.txt")
     await a.delete("f.txt")
     await b.save(text("kept"), "f.txt")
-    assert await source_of(a, "f.txt") == "kept"
+    assert await content_of(a, "f.txt") == "kept"
 
 
 async def test_a_save_of_a_file_never_opened_here_replaces_it_as_upstream(
@@ -108,8 +93,8 @@ async def test_a_save_of_a_file_never_opened_here_replaces_it_as_upstream(
     a, b = two
     await a.save(text("by A"), "f.txt")
     saved = await b.save(text("by B"), "f.txt")
-    assert saved["size"] == 4 and await source_of(b, "f.txt") == "by B"
-    assert (await status_of(a.save(text("A, stale"), "f.txt")))[0] == 409  # A saw "by A"
+    assert saved["size"] == 4 and await content_of(b, "f.txt") == "by B"
+    assert await status_of(a.save(text("A, stale"), "f.txt")) == 409  # A saw "by A"
 
 
 async def test_renaming_and_restoring_a_checkpoint_leave_later_saves_working(
@@ -123,9 +108,9 @@ async def test_renaming_and_restoring_a_checkpoint_leave_later_saves_working(
     await a.save(notebook("v3"), "n.ipynb")
     await a.rename("n.ipynb", "m.ipynb")
     await a.save(notebook("v4"), "m.ipynb")
-    assert await source_of(a, "m.ipynb") == "v4"
+    assert await content_of(a, "m.ipynb") == "v4"
     await a.save(notebook("v5"), "n.ipynb")  # a new file at the old name
-    assert await source_of(a, "n.ipynb") == "v5"
+    assert await content_of(a, "n.ipynb") == "v5"
 
 
 async def test_conditional_saves_can_be_turned_off(moto_auth: MotoServer, auth_bucket: str) -> None:
@@ -137,7 +122,7 @@ async def test_conditional_saves_can_be_turned_off(moto_auth: MotoServer, auth_b
         await b.get("f.txt")
         await a.save(text("by A"), "f.txt")
         await b.save(text("by B"), "f.txt")  # the later save wins, as on a local disk
-        assert await source_of(a, "f.txt") == "by B"
+        assert await content_of(a, "f.txt") == "by B"
         assert len(await a.list_checkpoints("f.txt")) == 0  # a file, not a notebook
     finally:
         await a.close()
@@ -201,27 +186,20 @@ async def test_requests_per_operation(
 
 
 @pytest.fixture
-def two_servers(
-    moto_auth: MotoServer, tmp_path: Path
-) -> Iterator[tuple[JupyterServer, JupyterServer]]:
+def two_servers(moto_auth: MotoServer, tmp_path: Path) -> Iterator[tuple[Jupyter, Jupyter]]:
     bucket = f"saves-{uuid.uuid4().hex[:12]}"
     moto_auth.boto3_client().create_bucket(Bucket=bucket)
-    servers: list[JupyterServer] = []
-    try:
-        for name in ("a", "b"):
-            home = tmp_path / name
-            home.mkdir()
-            port, url = free_url()
-            command = server_command(port, "t", home, moto_auth, bucket)
-            servers.append(start_jupyter(command, home=home, url=url, token="t"))
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        serving(moto_auth, tmp_path / "a", bucket) as a,
+        serving(moto_auth, tmp_path / "b", bucket) as b,
+    ):
+        yield a, b
 
 
 def test_two_servers_never_overwrite_each_others_saves(
-    two_servers: tuple[JupyterServer, JupyterServer],
+    two_servers: tuple[Jupyter, Jupyter],
 ) -> None:
     a, b = two_servers
     first = {"type": "notebook", "content": notebook_json("first")}

@@ -19,23 +19,14 @@ from tests.integration.test_jupyters3_fixtures import (
     cm,
     fill,
     make_manager,
+    pcm,
 )
 from tests.jupyterserver import chunk_model
 from tests.motoserver import MotoServer
 
-__all__ = ["auth_proxy", "cm"]
+__all__ = ["auth_proxy", "cm", "pcm"]
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-async def pcm(
-    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
-) -> AsyncIterator[JupyterS3]:
-    """A JupyterS3 whose requests go through the counting proxy."""
-    manager = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url)
-    yield manager
-    await manager.close()
 
 
 async def test_listing_2500_entries_takes_3_list_requests(

@@ -10,79 +10,108 @@ import os
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from tests.integration.test_jupyters3_fixtures import all_keys
-from tests.jupyterserver import JupyterServer, call_api, free_url, jupyter_command, start_jupyter
+from tests.jupyterserver import (
+    JupyterApi,
+    JupyterServer,
+    free_url,
+    jupyter_command,
+    start_jupyter,
+)
 from tests.jupyterserver import jupyter_env as server_env
 from tests.loopback import unused_port
 from tests.motoserver import REGION, MotoServer
 
-__all__ = ["Jupyter", "running", "server_command", "server_env"]
+__all__ = ["OPTIONS", "PREFIX", "Jupyter", "server_command", "server_env", "serving"]
+
+PREFIX = "users/alice/"
+OPTIONS = ("--JupyterS3.always_delete_dir=True", "--JupyterS3.upload_part_size=5242880")
 
 
-def server_command(port: int, token: str, root: Path, moto: MotoServer, bucket: str) -> list[str]:
+def server_command(
+    port: int,
+    token: str,
+    root: Path,
+    moto: MotoServer,
+    bucket: str,
+    *,
+    prefix: str = PREFIX,
+    options: Sequence[str] = OPTIONS,
+    endpoint_url: str | None = None,
+) -> list[str]:
+    """A Jupyter server on ``bucket`` of ``moto`` (or through ``endpoint_url``) with
+    the JupyterS3 ``options`` of these tests (``()``: the defaults)."""
     return jupyter_command(
         "server",
         port=port,
         token=token,
         root=root,
-        endpoint_url=moto.endpoint_url,
+        endpoint_url=endpoint_url or moto.endpoint_url,
         keys=(moto.access_key_id, moto.secret_access_key),
         bucket=bucket,
         region=REGION,
-        prefix="users/alice/",
-        extra=["--JupyterS3.always_delete_dir=True", "--JupyterS3.upload_part_size=5242880"],
+        prefix=prefix,
+        extra=options,
     )
 
 
 @dataclass
-class Jupyter:
-    """A server's address and token, with the moto server and bucket it serves."""
+class Jupyter(JupyterApi):
+    """A server's API, with the moto server and bucket it serves."""
 
-    url: str
-    token: str
     moto: MotoServer
     bucket: str
 
-    def call(
-        self, method: str, path: str, body: Any = None, *, raw: bool = False
-    ) -> tuple[int, Any, dict[str, str]]:
-        return call_api(self.url, self.token, method, path, body, raw=raw)
-
-    def contents(self, method: str, path: str = "", body: Any = None, query: str = "") -> Any:
-        return self.call(method, f"/api/contents/{quote(path)}{query}", body)
-
 
 @contextmanager
-def running(cmd: list[str], env: dict[str, str], log_path: Path, server: Jupyter) -> Iterator[None]:
-    """Run the Jupyter server ``cmd`` (its output to ``log_path``) until the block ends,
-    once it answers at ``server.url``."""
+def serving(
+    moto: MotoServer,
+    home: Path,
+    bucket: str = "",
+    *,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    log_name: str = "server.log",
+    prefix: str = PREFIX,
+    options: Sequence[str] = OPTIONS,
+    endpoint_url: str | None = None,
+) -> Iterator[Jupyter]:
+    """Run a Jupyter server (:func:`server_command`) in ``home`` on ``bucket``
+    (default: a new one) until the block ends, once it answers; its output goes to
+    ``home/log_name``."""
+    if not bucket:
+        bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+        moto.boto3_client().create_bucket(Bucket=bucket)
+    port, token = port or unused_port(), uuid.uuid4().hex
+    server = Jupyter(f"http://127.0.0.1:{port}", token, moto, bucket)
+    cmd = server_command(
+        port, token, home, moto, bucket, prefix=prefix, options=options, endpoint_url=endpoint_url
+    )
     started = start_jupyter(
-        cmd, home=log_path.parent, url=server.url, token=server.token, env=env, log_path=log_path
+        cmd,
+        home=home,
+        url=server.url,
+        token=token,
+        env=env if env is not None else server_env(home),
+        log_path=home / log_name,
     )
     try:
-        yield
+        yield server
     finally:
         started.stop()
 
 
 @pytest.fixture(scope="module")
 def jupyter(moto_auth: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
-    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
-    moto_auth.boto3_client().create_bucket(Bucket=bucket)
-    home = tmp_path_factory.mktemp("jupyter")
-    port, token = unused_port(), uuid.uuid4().hex
-    server = Jupyter(f"http://127.0.0.1:{port}", token, moto_auth, bucket)
-    cmd = server_command(port, token, home, moto_auth, bucket)
-    with running(cmd, server_env(home), home / "server.log", server):
+    with serving(moto_auth, tmp_path_factory.mktemp("jupyter")) as server:
         yield server
 
 

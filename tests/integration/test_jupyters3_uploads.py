@@ -16,15 +16,14 @@ from tornado.web import HTTPError
 from jupyters3 import JupyterS3
 from tests.integration.test_jupyters3_fixtures import cm
 from tests.integration.test_jupyters3_scale import multipart_uploads, upload_state
-from tests.integration.test_jupyters3_server import Jupyter, running, server_command, server_env
+from tests.integration.test_jupyters3_server import OPTIONS, PREFIX, Jupyter, serving
 from tests.jupyterserver import chunk_model
-from tests.loopback import unused_port
 from tests.motoserver import MotoServer
 
 __all__ = ["cm"]
 
 MiB = 1024 * 1024
-PREFIX = "users/alice/"
+
 FORMAT_MESSAGE = "Must specify format of file contents as 'text' or 'base64'"
 
 
@@ -49,15 +48,6 @@ def bucket(moto_auth: MotoServer) -> str:
     return name
 
 
-def start(
-    moto: MotoServer, bucket: str, home: Path, *extra: str, port: int | None = None
-) -> tuple[Jupyter, list[str]]:
-    port = port or unused_port()
-    token = uuid.uuid4().hex
-    cmd = [*server_command(port, token, home, moto, bucket), *extra]
-    return Jupyter(f"http://127.0.0.1:{port}", token, moto, bucket), cmd
-
-
 @pytest.fixture(scope="module")
 def two_servers(
     moto_auth: MotoServer, bucket: str, tmp_path_factory: pytest.TempPathFactory
@@ -65,12 +55,7 @@ def two_servers(
     """Two Jupyter server processes on one bucket and prefix, as two replicas behind
     a load balancer would be."""
     home_a, home_b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
-    a, cmd_a = start(moto_auth, bucket, home_a)
-    b, cmd_b = start(moto_auth, bucket, home_b)
-    with (
-        running(cmd_a, server_env(home_a), home_a / "server.log", a),
-        running(cmd_b, server_env(home_b), home_b / "server.log", b),
-    ):
+    with serving(moto_auth, home_a, bucket) as a, serving(moto_auth, home_b, bucket) as b:
         yield a, b
 
 
@@ -144,17 +129,17 @@ def test_an_upload_goes_on_after_a_restart(
 ) -> None:
     # uploads survive a clean restart when the processes share them (several replicas,
     # rolling restarts): abort_uploads_at_shutdown = False
-    keep = "--JupyterS3.abort_uploads_at_shutdown=False"
+    options = (*OPTIONS, "--JupyterS3.abort_uploads_at_shutdown=False")
     pieces = [os.urandom(3 * MiB) for _ in range(4)]
-    server, cmd = start(moto_auth, bucket, tmp_path, keep)
-    with running(cmd, server_env(tmp_path), tmp_path / "before.log", server):
+    with serving(moto_auth, tmp_path, bucket, options=options, log_name="before.log") as server:
         for chunk in (1, 2, 3):  # at chunk 3, chunks 1 and 2 become a part
             put_chunk(server, "restart.bin", pieces[chunk - 1], chunk)
     assert upload_state(moto_auth, bucket, PREFIX) != []
     assert multipart_uploads(moto_auth, bucket) != []
     port = int(server.url.rsplit(":", 1)[1])
-    server, cmd = start(moto_auth, bucket, tmp_path, keep, port=port)
-    with running(cmd, server_env(tmp_path), tmp_path / "after.log", server):
+    with serving(
+        moto_auth, tmp_path, bucket, options=options, port=port, log_name="after.log"
+    ) as server:
         assert put_chunk(server, "restart.bin", pieces[3], -1)["size"] == 12 * MiB
         assert download(server, "restart.bin") == b"".join(pieces)
     assert upload_state(moto_auth, bucket, PREFIX) == []
