@@ -98,6 +98,7 @@ from .uploads import ChunkedUploads, ChunkSaved, chunk_number, maybe_off_loop
 __all__ = ["JupyterS3"]
 
 MiB = 1024 * 1024
+MAX_PUT_SIZE = 5 * 1024 * MiB  # S3's largest single PutObject
 # Set while new_untitled claims a name: new objects are written with If-None-Match: *.
 _claiming: contextvars.ContextVar[bool] = contextvars.ContextVar("_claiming", default=False)
 # Times a rename copies a file again that was saved at its old name meanwhile.
@@ -204,7 +205,18 @@ class JupyterS3(AsyncContentsManager):
         help="Hash algorithm of the hash field of models.",
     )
     upload_part_size = Int(
-        8 * MiB, config=True, help="Part size of chunked uploads (S3 minimum 5 MiB)."
+        8 * MiB,
+        config=True,
+        help="Part size of chunked uploads and of saves above multipart_threshold "
+        "(S3 minimum 5 MiB).",
+    )
+    multipart_threshold = Int(
+        512 * MiB,
+        config=True,
+        help="Saves up to this size (5 MiB to 5 GiB, S3's largest PUT) go as one "
+        "conditional PUT (a conflict is a 409), larger ones as a multipart upload of "
+        "upload_part_size parts. The default is jupyter_server's max_body_size: every "
+        "save in one request is one PUT.",
     )
     upload_timeout = Float(
         3600.0, config=True, help="Seconds after which an idle chunked upload is aborted."
@@ -263,6 +275,16 @@ class JupyterS3(AsyncContentsManager):
         value = int(proposal["value"])
         if value < 5 * MiB:
             raise TraitError("JupyterS3.upload_part_size must be at least 5 MiB (S3's minimum)")
+        return value
+
+    @validate("multipart_threshold")
+    def _validate_multipart_threshold(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if not 5 * MiB <= value <= MAX_PUT_SIZE:
+            raise TraitError(
+                f"JupyterS3.multipart_threshold must be between 5 MiB and 5 GiB "
+                f"(S3's largest PUT), not {value}"
+            )
         return value
 
     @validate("max_concurrency", "max_checkpoints")
@@ -331,7 +353,7 @@ class JupyterS3(AsyncContentsManager):
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             multipart_chunksize=self.upload_part_size,
-            multipart_threshold=self.upload_part_size,
+            multipart_threshold=self.multipart_threshold,
             max_concurrency=min(self.max_concurrency, 4),
         )
         return S3Client(**{**options, **overrides})

@@ -158,6 +158,9 @@ def test_bad_options_fail_at_start(moto_auth: MotoServer, auth_bucket: str) -> N
         make_manager(moto_auth, auth_bucket, sse="rot13")
     with pytest.raises(TraitError, match="5 MiB"):
         make_manager(moto_auth, auth_bucket, upload_part_size=1024)
+    for threshold in (1024, 5 * 1024**3 + 1):
+        with pytest.raises(TraitError, match="multipart_threshold must be between 5 MiB and 5 GiB"):
+            make_manager(moto_auth, auth_bucket, multipart_threshold=threshold)
     with pytest.raises(TraitError):
         make_manager(moto_auth, auth_bucket, max_checkpoints=0)
 

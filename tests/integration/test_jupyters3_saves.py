@@ -4,7 +4,9 @@ the ``last_modified`` a later ``get`` gives (what real-time collaboration compar
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,6 +30,8 @@ from tests.integration.test_jupyters3_server import notebook as notebook_json
 from tests.motoserver import MotoServer
 
 __all__ = ["auth_proxy"]
+
+MiB = 1024 * 1024
 
 
 @pytest.fixture
@@ -178,6 +182,56 @@ async def test_requests_per_operation(
             assert autosave.pop("PutObject") == 1 and autosave.get("HeadObject", 0) <= 1, autosave
             assert set(autosave) <= {"HeadObject"}
         assert await counted(cm.get("d/n.ipynb", content=False)) == {"HeadObject": 1}
+    finally:
+        await cm.close()
+
+
+async def test_a_save_above_the_part_size_is_one_conditional_put(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> None:
+    """Up to ``multipart_threshold``, a save is one PUT with If-Match, so a conflicting
+    save of a large file is a 409 as for a small one (S3 servers such as moto and Ceph
+    RGW ignore the conditions of CompleteMultipartUpload)."""
+    options = dict(upload_part_size=5 * MiB, multipart_threshold=16 * MiB)
+    a = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url, **options)
+    b = make_manager(moto_auth, auth_bucket, **options)
+    try:
+        await a.save(text("first"), "big.txt")
+        await a.save(text("second"), "big.txt")  # (RGW: the client's first If-Match PUT is two)
+        for cm in (a, b):  # both users open it
+            await cm.get("big.txt")
+        auth_proxy.reset()
+        await a.save(text("A" * 6 * MiB), "big.txt")
+        assert auth_proxy.counts.pop("PutObject") == 1
+        assert set(auth_proxy.counts) <= {"HeadObject"}, auth_proxy.counts
+        error = await error_of(b.save(text("B" * 6 * MiB), "big.txt"))
+        assert error.status_code == 409
+        assert "changed in S3 since it was opened" in str(error.log_message)
+        assert await content_of(b, "big.txt") == "A" * 6 * MiB
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_save_above_the_multipart_threshold_is_a_multipart_upload(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> None:
+    cm = make_manager(
+        moto_auth,
+        auth_bucket,
+        endpoint_url=auth_proxy.url,
+        upload_part_size=5 * MiB,
+        multipart_threshold=5 * MiB,
+    )
+    body = os.urandom(11 * MiB)
+    try:
+        model = {"type": "file", "format": "base64", "content": base64.b64encode(body).decode()}
+        assert (await cm.save(model, "big.bin"))["size"] == len(body)
+        counts = auth_proxy.counts
+        assert counts["CreateMultipartUpload"] == 1 and counts["CompleteMultipartUpload"] == 1
+        assert counts["UploadPart"] == 3 and "PutObject" not in counts, counts
+        got = await cm.get("big.bin", format="base64")
+        assert base64.b64decode(got["content"]) == body
     finally:
         await cm.close()
 
