@@ -35,6 +35,7 @@ from s3lite import Credentials
 from s3lite.sync import S3Client
 
 from .check import EXIT_FAILED, EXIT_OK, EXIT_USAGE, format_report, make_manager, passed, run_check
+from .paths import DIRECTORY_CONTENT_TYPE
 
 __all__ = [
     "DEMO_BUCKET",
@@ -221,7 +222,7 @@ def sample_objects(prefix: str, bucket: str = DEMO_BUCKET) -> list[tuple[str, by
     csv = b"city,population\nLagos,15400000\nLima,10900000\nOslo,709000\n"
     return [
         (f"{prefix}welcome.ipynb", welcome, "application/x-ipynb+json"),
-        (f"{prefix}examples/", b"", "application/x-directory"),
+        (f"{prefix}examples/", b"", DIRECTORY_CONTENT_TYPE),
         (f"{prefix}examples/files.ipynb", from_code, "application/x-ipynb+json"),
         (f"{prefix}examples/cities.csv", csv, "text/csv"),
     ]

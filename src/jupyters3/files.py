@@ -46,10 +46,13 @@ from s3lite.sync import S3Client
 from .location import Location, NoLocationError
 from .models import file_type, s3_content_type
 from .paths import (
+    DIRECTORY_CONTENT_TYPE,
     KEEP_MARKER,
+    DirListing,
     KeyLayout,
     PathError,
     classify_listing,
+    join,
     probe_dir_entries,
     resolve,
     split,
@@ -297,16 +300,15 @@ class NotebookFiles:
         """The files and folders in the folder ``path``, by name, in one request per
         1,000 entries; checkpoints and folder markers are not listed."""
         api = self.resolve(path)
-        prefix = self.layout.dir_prefix(api)
         with self._errors(api, path):
-            listing = classify_listing(prefix, self.s3.list_objects(self.bucket, prefix, "/"))
+            listing = self._list_dir(api)
         if not listing.exists and api:
             self._raise_missing(api, path, want_dir=True)
         entries = [
-            FileInfo(_join(api, name), "file", o.size, o.last_modified, o.etag)
+            FileInfo(join(api, name), "file", o.size, o.last_modified, o.etag)
             for name, o in listing.files.items()
         ]
-        entries += [FileInfo(_join(api, name), "directory") for name in listing.dirs]
+        entries += [FileInfo(join(api, name), "directory") for name in listing.dirs]
         return sorted(entries, key=lambda e: e.name)
 
     def listdir(self, path: PathLike = ".") -> list[str]:
@@ -337,7 +339,7 @@ class NotebookFiles:
                 self.bucket,
                 self.layout.dir_prefix(api),
                 b"",
-                content_type="application/x-directory",
+                content_type=DIRECTORY_CONTENT_TYPE,
                 **self._write_args(),
             )
 
@@ -362,16 +364,17 @@ class NotebookFiles:
         api = self.resolve(path)
         if not api:
             raise PermissionError(errno.EPERM, "Can't delete the root folder", name_of(path))
-        prefix = self.layout.dir_prefix(api)
         with self._errors(api, path):
-            listing = classify_listing(prefix, self.s3.list_objects(self.bucket, prefix, "/"))
+            listing = self._list_dir(api)
             if not listing.exists:
                 self._raise_missing(api, path, want_dir=True)
             if not listing.empty:
                 raise OSError(
                     errno.ENOTEMPTY, f"Folder not empty ({self.url(path)})", name_of(path)
                 )
-            self.s3.delete_objects(self.bucket, [prefix, self.layout.keep_marker(api)])
+            self.s3.delete_objects(
+                self.bucket, [self.layout.dir_prefix(api), self.layout.keep_marker(api)]
+            )
 
     def glob(self, pattern: str) -> list[str]:
         """The paths matching ``pattern``, as the standard ``glob.glob``: ``*``, ``?``,
@@ -405,10 +408,10 @@ class NotebookFiles:
     def _below(self, base: str, deep: bool) -> dict[str, bool]:
         """What is in the folder ``base``: paths relative to it, and whether each is a
         folder; with ``deep``, at every depth (one recursive listing, not one per folder)."""
-        prefix = self.layout.dir_prefix(base)
         if not deep:
-            listing = classify_listing(prefix, self.s3.list_objects(self.bucket, prefix, "/"))
+            listing = self._list_dir(base)
             return {name: False for name in listing.files} | {name: True for name in listing.dirs}
+        prefix = self.layout.dir_prefix(base)
         inside = KeyLayout(prefix)
         found: dict[str, bool] = {}
         for entry in self.s3.list_objects(self.bucket, prefix):
@@ -427,6 +430,11 @@ class NotebookFiles:
                 found["/".join(parts[:i])] = True
             found[rel] = found.get(rel, False) or is_dir
         return found
+
+    def _list_dir(self, api: str) -> DirListing:
+        """The whole delimited listing of the folder ``api``, classified."""
+        prefix = self.layout.dir_prefix(api)
+        return classify_listing(prefix, self.s3.list_objects(self.bucket, prefix, "/"))
 
     def _file_path(self, path: PathLike) -> str:
         api = self.resolve(path)
@@ -510,10 +518,6 @@ class NotebookFiles:
 
 def name_of(path: PathLike) -> str:
     return os.fspath(path)
-
-
-def _join(parent: str, name: str) -> str:
-    return f"{parent}/{name}" if parent else name
 
 
 def _parse_mode(mode: str) -> tuple[str, bool]:

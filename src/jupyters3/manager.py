@@ -76,6 +76,7 @@ from .models import (
     s3_content_type,
 )
 from .paths import (
+    DIRECTORY_CONTENT_TYPE,
     DirListing,
     KeyLayout,
     PathError,
@@ -86,7 +87,6 @@ from .paths import (
     split,
 )
 from .store import (
-    DIRECTORY_CONTENT_TYPE,
     MoveIncompleteError,
     PartialDeleteError,
     S3Store,

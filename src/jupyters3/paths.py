@@ -31,6 +31,7 @@ from s3lite.models import CommonPrefix, ObjectSummary
 
 __all__ = [
     "CHECKPOINTS_DIR",
+    "DIRECTORY_CONTENT_TYPE",
     "KEEP_MARKER",
     "MAX_KEY_BYTES",
     "RESERVED_NAMES",
@@ -58,6 +59,7 @@ __all__ = [
 
 CHECKPOINTS_DIR = ".checkpoints"
 KEEP_MARKER = ".s3keep"
+DIRECTORY_CONTENT_TYPE = "application/x-directory"  # of the 0-byte marker of a folder
 # The state of chunked uploads, at the top of the prefix (jupyters3.uploads).
 UPLOADS_DIR = ".jupyters3-uploads"
 # Deleted files and folders with delete_to_trash: <prefix>.jupyters3-trash/<entry>/<path>.

@@ -31,6 +31,7 @@ from s3lite import (
 from s3lite.transport import BodySink
 
 from .paths import (
+    DIRECTORY_CONTENT_TYPE,
     TRASH_DIR,
     DirListing,
     KeyLayout,
@@ -49,8 +50,6 @@ __all__ = [
     "TreeCopyError",
     "TreeLeftoversError",
 ]
-
-DIRECTORY_CONTENT_TYPE = "application/x-directory"
 
 
 class TreeCopyError(Exception):
