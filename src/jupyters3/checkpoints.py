@@ -195,10 +195,11 @@ class S3Checkpoints(AsyncCheckpoints):
             await self._store.delete(key)
 
     async def delete_all_checkpoints(self, path: str) -> None:
-        """Delete every checkpoint of ``path`` (batched)."""
+        """Delete every checkpoint of ``path`` (batched), and whatever else is stored
+        among them (another tool's, at any depth): none is left to look like a folder."""
         path = self._path(path)
         with s3_errors("deleting checkpoints of", path):
-            stored = await self._stored(path)
+            stored = await self._store.objects_under(self._layout.checkpoints_prefix(path))
         await self.delete_checkpoint_objects(path, stored)
 
     async def list_checkpoints(self, path: str) -> list[Model]:

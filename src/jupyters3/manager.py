@@ -576,28 +576,45 @@ class JupyterS3(AsyncContentsManager):
         return model
 
     async def _get_dir(self, path: str, content: bool, type: str | None) -> Model:
-        if content:
-            listing = await self.store.list_dir(path)
-            exists = path == "" or listing.exists
-            marker = listing.marker
+        listing = await self.store.list_dir(path) if content else None
+        if listing is not None:
+            exists, marker = path == "" or listing.exists, listing.marker
         else:
             exists, marker = await self.store.probe_dir(path)
         if not exists:
             if path and await self.store.head(self.layout.file_key(path)) is not None:
                 raise HTTPError(400, f"{path} is not a directory", reason="bad type")
-            raise HTTPError(404, f"No such file or directory: {path}")
-        when = marker.last_modified if marker is not None else None
-        if not content:
+            raise self._missing(path, orphans=listing is not None and listing.checkpoints)
+        if listing is None:
+            when = marker.last_modified if marker is not None else None
             return directory_model(path, last_modified=when)
-        return directory_model(path, last_modified=when, content=self._entries(path, listing))
+        return await self._dir_model(path, listing)
 
-    def _entries(self, path: str, listing: DirListing) -> list[Model]:
+    def _missing(
+        self, path: str, *, orphans: bool, what: str = "No such file or directory"
+    ) -> HTTPError:
+        """The 404 for ``path``, which names the checkpoints stored there if
+        ``orphans`` (those of a file deleted before: no folder)."""
+        if not orphans:
+            return HTTPError(404, f"{what}: {path}")
+        self.store.forget_folder(path)  # listed as a folder lately? not any more
+        return HTTPError(
+            404,
+            f"{what}: {path} (only checkpoints of a deleted file of that name are stored "
+            f"there: deleting {path} removes them)",
+        )
+
+    async def _dir_model(self, path: str, listing: DirListing) -> Model:
+        """The model of the folder ``path`` with the entries of its ``listing``,
+        sub-folders holding only orphaned checkpoints left out."""
         hidden = glob_matcher(tuple(self.hide_globs))
         allow_hidden = self.allow_hidden
 
         def listable(name: str) -> bool:
             return not hidden(name) and (allow_hidden or not name.startswith("."))
 
+        await self.store.drop_orphans(path, listing, listable)
+        when = listing.marker.last_modified if listing.marker is not None else None
         entries: list[Model] = []
         for name in listing.dirs:
             if listable(name):
@@ -608,7 +625,7 @@ class JupyterS3(AsyncContentsManager):
                 entries.append(
                     file_model(join(path, name), size=obj.size, last_modified=obj.last_modified)
                 )
-        return entries
+        return directory_model(path, last_modified=when, content=entries)
 
     def should_list(self, name: str) -> bool:
         """Whether ``name`` matches none of ``hide_globs``."""
@@ -631,13 +648,12 @@ class JupyterS3(AsyncContentsManager):
             exists = listing.exists if listing is not None else await self.store.dir_exists(path)
             if not exists:
                 self._remember(path, None)  # a save here now makes a new file
-                raise HTTPError(404, f"No such file or directory: {path}")
+                raise self._missing(path, orphans=listing is not None and listing.checkpoints)
             if type is not None:
                 raise HTTPError(400, f"{path} is a directory, not a {type}", reason="bad type")
             if listing is None:
                 return await self._get_dir(path, content, None)
-            when = listing.marker.last_modified if listing.marker is not None else None
-            return directory_model(path, last_modified=when, content=self._entries(path, listing))
+            return await self._dir_model(path, listing)
         kind = file_type(path, type)
         model = file_model(path, size=info.size, last_modified=info.last_modified, type_=kind)
         if content:
@@ -955,7 +971,8 @@ class JupyterS3(AsyncContentsManager):
         return file_model(path, size=size, last_modified=when)
 
     async def _make_dir(self, path: str) -> None:
-        if path == "" or (await self.store.probe_dir(path))[0]:
+        is_dir, leftovers = (True, False) if path == "" else await self.store.probe_name(path)
+        if is_dir:
             if _claiming.get():
                 raise HTTPError(409, f"{path} was taken meanwhile")
             self.log.debug("Directory %r already exists", path)
@@ -970,6 +987,8 @@ class JupyterS3(AsyncContentsManager):
             with contextlib.suppress(S3Error):
                 await self.store.delete(marker, if_match=written.etag)
             raise HTTPError(400, f"Not a directory: {path} is a file")
+        if leftovers:  # of a file of this name deleted before: nobody's now
+            await self._checkpoints.delete_all_checkpoints(path)
 
     # -- chunked uploads -------------------------------------------------------
 
@@ -1093,8 +1112,11 @@ class JupyterS3(AsyncContentsManager):
             if self.delete_to_trash:
                 await self._trash(path, None)
                 return "directory"
-            if not self.always_delete_dir and not (await self.store.list_dir(path)).empty:
-                raise HTTPError(400, f"Directory {path} not empty")
+            if not self.always_delete_dir:
+                listing = await self.store.list_dir(path)
+                await self.store.drop_orphans(path, listing)
+                if not listing.empty:
+                    raise HTTPError(400, f"Directory {path} not empty")
             try:
                 await self.store.delete_tree(path)
             except PartialDeleteError as e:
@@ -1175,8 +1197,12 @@ class JupyterS3(AsyncContentsManager):
         with self._s3_errors("renaming", old):
             old_key, new_key = self.layout.file_key(old), self.layout.file_key(new)
             info = await self.store.head(old_key)
-            if info is None and not (await self.store.probe_dir(old))[0]:
-                raise HTTPError(404, f"File or directory does not exist: {old}")
+            if info is None:
+                is_dir, orphans = await self.store.probe_name(old)
+                if not is_dir:
+                    raise self._missing(
+                        old, orphans=orphans, what="File or directory does not exist"
+                    )
             new_is_dir, leftovers = await self.store.probe_name(new)
             taken = new_is_dir or await self.store.head(new_key) is not None
             # (a folder rename that copied everything but could not finish is
@@ -1283,8 +1309,9 @@ class JupyterS3(AsyncContentsManager):
         with self._s3_errors("copying", path):
             info = await self.store.head(self.layout.file_key(path))
             if info is None:
-                if not (await self.store.probe_dir(path))[0]:
-                    raise HTTPError(404, f"No such file or directory: {path}")
+                is_dir, orphans = await self.store.probe_name(path)
+                if not is_dir:
+                    raise self._missing(path, orphans=orphans)
                 dest = await self._copy_dir(path, from_dir, from_name, to)
             else:
                 dest = await self._copy_file(path, info, from_dir, from_name, to)
@@ -1327,6 +1354,10 @@ class JupyterS3(AsyncContentsManager):
                 continue  # taken by another request since the listing: the next name
         else:
             raise HTTPError(409, f"Could not find a free name for a copy in {folder or 'the root'}")
+        if folder is None:  # a file of its own name: a new one takes no checkpoints left there
+            _, leftovers = await self.store.probe_name(target)
+            if leftovers and await self.store.head(self.layout.file_key(target)) is None:
+                await self._checkpoints.delete_all_checkpoints(target)
         try:
             await self.store.copy(
                 self.layout.file_key(path), self.layout.file_key(target), size=info.size

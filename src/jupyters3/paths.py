@@ -327,8 +327,10 @@ class DirListing:
 
     ``files`` maps names to their listing entries, ``dirs`` holds the names of
     sub-folders; ``marker`` is the folder's own 0-byte object if it has one and
-    ``keep`` whether it has a ``.s3keep`` marker. ``exists`` tells whether the
-    folder exists at all (the root always does).
+    ``keep`` whether it has a ``.s3keep`` marker, ``checkpoints`` whether
+    checkpoints of a file of the folder's name are stored under it (orphaned, if
+    there is no such file). ``exists`` tells whether the folder exists at all (the
+    root always does).
     """
 
     files: dict[str, ObjectSummary] = field(default_factory=dict)
@@ -336,6 +338,7 @@ class DirListing:
     marker: ObjectSummary | None = None
     keep: bool = False
     unlisted: int = 0  # entries no API path can reach (e.g. "a\\b" written by other tools)
+    checkpoints: bool = False
 
     @property
     def exists(self) -> bool:
@@ -382,6 +385,8 @@ def classify_listing(
         else:
             listing.files[name] = entry
     for name in prefixes:
+        if name == CHECKPOINTS_DIR:
+            listing.checkpoints = True
         if name in (CHECKPOINTS_DIR, UPLOADS_DIR, TRASH_DIR) or name in listing.files:
             # checkpoints (of the folder-named file, or of a file listed here), uploads
             continue

@@ -11,6 +11,8 @@ HTTP errors of the contents API.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from .paths import (
     KeyLayout,
     PathError,
     classify_listing,
+    join,
     probe_dir_entries,
     probe_says_exists,
     too_long,
@@ -50,6 +53,15 @@ __all__ = [
     "TreeCopyError",
     "TreeLeftoversError",
 ]
+
+# Sub-folders of a listing probed at most (each one request) to hide those holding only
+# orphaned checkpoints; the rest are probed by the next listings.
+PROBES_PER_LISTING = 64
+# A sub-folder found to be one is not probed again for this long (seconds), and at most
+# this many are remembered: jupyters3 never turns a folder into orphans, only other
+# tools do, and opening such a name forgets it at once.
+_FOLDER_MEMO_SECONDS = 600.0
+_FOLDER_MEMO_SIZE = 10_000
 
 
 class TreeCopyError(Exception):
@@ -132,6 +144,7 @@ class S3Store:
         self.sse = sse
         self.kms_key_id = kms_key_id
         self.max_concurrency = max_concurrency
+        self._folders: OrderedDict[str, float] = OrderedDict()  # dir prefix -> when probed
 
     @property
     def s3(self) -> S3Client:
@@ -217,6 +230,44 @@ class S3Store:
         prefix = self.layout.dir_prefix(path)
         entries = [e async for e in self.s3.list_objects(self.bucket, prefix, "/")]
         return classify_listing(prefix, entries)
+
+    async def drop_orphans(
+        self, path: str, listing: DirListing, shown: Callable[[str], bool] = lambda name: True
+    ) -> None:
+        """Remove from ``listing`` (of the folder ``path``) the sub-folders among
+        those ``shown`` that hold nothing but checkpoints (orphaned: their file is
+        gone). A delimited listing cannot tell: each is probed (one request of two
+        entries, at most :data:`PROBES_PER_LISTING` per call, ``max_concurrency``
+        at once) unless it was found to be a folder lately."""
+        now = time.monotonic()
+        unknown: list[str] = []
+        for name in listing.dirs:
+            seen = self._folders.get(self.layout.dir_prefix(join(path, name)))
+            if shown(name) and (seen is None or now - seen > _FOLDER_MEMO_SECONDS):
+                unknown.append(name)
+        orphans: set[str] = set()
+
+        def probe(name: str) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                sub = join(path, name)
+                if (await self.probe_dir(sub))[0]:
+                    self._folders[self.layout.dir_prefix(sub)] = now
+                    self._folders.move_to_end(self.layout.dir_prefix(sub))
+                else:
+                    orphans.add(name)
+
+            return run
+
+        failures = await self.bounded([probe(n) for n in unknown[:PROBES_PER_LISTING]])
+        if failures:
+            raise failures[0]
+        while len(self._folders) > _FOLDER_MEMO_SIZE:
+            self._folders.popitem(last=False)
+        listing.dirs = [name for name in listing.dirs if name not in orphans]
+
+    def forget_folder(self, path: str) -> None:
+        """Probe the sub-folder ``path`` again in the next listing of its parent."""
+        self._folders.pop(self.layout.dir_prefix(path), None)
 
     async def list_prefix(self, prefix: str) -> list[ObjectSummary]:
         """The objects directly under ``prefix`` (a delimited listing, folders left out)."""
