@@ -248,6 +248,24 @@ def test_rename_copy_delete(jupyter: Jupyter) -> None:
     assert not [k for k in all_keys(jupyter.moto, jupyter.bucket) if "renamed" in k]
 
 
+def test_orphaned_checkpoints_are_no_folder(jupyter: Jupyter) -> None:
+    """Checkpoints the old jupyters3 left (ids in microseconds since the epoch) at a
+    name with no file: not listed, a 404 that says what is there, and deletable."""
+    jupyter.contents("PUT", "orph", {"type": "directory"})
+    key = "users/alice/orph/gone.ipynb/.checkpoints/1600000000000000"
+    jupyter.moto.boto3_client().put_object(Bucket=jupyter.bucket, Key=key, Body=b"{}")
+    status, listing, _ = jupyter.contents("GET", "orph")
+    assert status == 200 and listing["content"] == []
+    # (jupyter_server answers a GET's 404 in its own words)
+    assert jupyter.contents("GET", "orph/gone.ipynb")[0] == 404
+    status, error, _ = jupyter.contents("PATCH", "orph/gone.ipynb", {"path": "orph/b.ipynb"})
+    assert status == 404 and "only checkpoints" in error["message"]
+    assert jupyter.contents("DELETE", "orph/gone.ipynb")[0] == 204
+    assert [k for k in all_keys(jupyter.moto, jupyter.bucket) if "orph" in k] == [
+        "users/alice/orph/"
+    ]
+
+
 def test_upload_and_download(jupyter: Jupyter) -> None:
     blob = os.urandom(300_000)
     body = {"type": "file", "format": "base64", "content": base64.b64encode(blob).decode()}
