@@ -2,8 +2,9 @@
 
 :func:`run_check` tries, with the credentials JupyterS3 would use: credentials
 found (and where), endpoint reachable, bucket exists, list / put / get / delete
-under the prefix; :func:`format_report` prints one line per step, with a fix for
-each failure. ``jupyters3 check`` and ``jupyters3 demo`` both run it.
+under the prefix, and (if asked) no orphaned checkpoints under it, removing them
+if asked; :func:`format_report` prints one line per step, with a fix for each
+failure. ``jupyters3 check`` and ``jupyters3 demo`` both run it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 from s3lite import NoSuchBucket, NoSuchKey, S3Error, TransportError
 from s3lite.credentials import CredentialsError, NoCredentialsError
 from s3lite.protocol import Endpoint
+
+from .paths import orphaned_checkpoints
 
 if TYPE_CHECKING:
     from traitlets.config import Config
@@ -146,8 +149,13 @@ def _region_fix(exc: S3Error) -> str | None:
 # -- running the checks ------------------------------------------------------------------
 
 
-async def run_check(manager: JupyterS3) -> tuple[CheckTarget, list[Step]]:
-    """Check ``manager``'s configuration end to end with its own S3 client."""
+async def run_check(
+    manager: JupyterS3, *, orphans: bool = False, remove_orphans: bool = False
+) -> tuple[CheckTarget, list[Step]]:
+    """Check ``manager``'s configuration end to end with its own S3 client; with
+    ``orphans`` also look for orphaned checkpoints, and with ``remove_orphans``
+    remove them."""
+    names = STEPS + (("orphans",) if orphans or remove_orphans else ())
     endpoint = manager.endpoint()
     try:
         region = manager.s3.region
@@ -155,15 +163,17 @@ async def run_check(manager: JupyterS3) -> tuple[CheckTarget, list[Step]]:
         target = CheckTarget(manager.bucket, manager.layout.prefix, endpoint, "?")
         fix = "fix the AWS configuration (~/.aws/config, AWS_* variables) named above"
         first = Step("credentials", "FAIL", f"{type(exc).__name__}: {exc}", fix)
-        return target, [first] + [Step(n, "skip", "not tried (see above)") for n in STEPS[1:]]
+        return target, [first] + [Step(n, "skip", "not tried (see above)") for n in names[1:]]
     target = CheckTarget(manager.bucket, manager.layout.prefix, endpoint, region)
     steps: list[Step] = []
     try:
         await _run_steps(manager, target, steps)
+        if "orphans" in names and all(s.status == "ok" for s in steps):
+            steps.append(await _check_orphans(manager, target, remove=remove_orphans))
     finally:
         await manager.close()
     done = {s.name for s in steps}
-    steps += [Step(name, "skip", "not tried (see above)") for name in STEPS if name not in done]
+    steps += [Step(name, "skip", "not tried (see above)") for name in names if name not in done]
     return target, steps
 
 
@@ -238,6 +248,41 @@ async def _run_steps(manager: JupyterS3, target: CheckTarget, steps: list[Step])
         fix = _permission_fix(exc, "s3:DeleteObject", objects)
         detail = f"{exc} (s3://{bucket}/{probe} is left behind: delete it by hand)"
         steps.append(Step("delete", "FAIL", detail, fix))
+
+
+async def _check_orphans(manager: JupyterS3, target: CheckTarget, *, remove: bool) -> Step:
+    """Checkpoints with no file under the prefix (left by an older jupyters3 or another
+    tool; jupyters3 hides them), found by listing every key there; removed if asked."""
+    store, prefix = manager.store, target.prefix
+    try:
+        listed = await store.objects_under(prefix)
+        found = orphaned_checkpoints(prefix, (o.key for o in listed))
+        if found and remove:
+            # A file saved since the listing passed its name keeps its checkpoints.
+            heads = await asyncio.gather(*(store.head(key) for key in found))
+            found = {k: v for (k, v), head in zip(found.items(), heads, strict=True) if not head}
+    except S3Error as exc:
+        return Step("orphans", "FAIL", str(exc), _permission_fix(exc, "s3:ListBucket", prefix))
+    scanned = f"{len(listed):,} keys under {target.url} listed"
+    if not found:
+        return Step("orphans", "ok", f"no orphaned checkpoints ({scanned})")
+    count = sum(len(keys) for keys in found.values())
+    first = next(iter(found))[len(prefix) :]
+    what = f"{count:,} orphaned checkpoints of {len(found):,} deleted files (first: {first})"
+    if not remove:
+        fix = "remove them: jupyters3 check --remove-orphans (the file browser hides them)"
+        return Step("orphans", "FAIL", f"{what}; {scanned}", fix)
+    try:
+        errors = await store.delete_keys([key for keys in found.values() for key in keys])
+    except S3Error as exc:
+        objects = f"arn:aws:s3:::{target.bucket}/{prefix}*"
+        return Step("orphans", "FAIL", str(exc), _permission_fix(exc, "s3:DeleteObject", objects))
+    if errors:
+        detail = (
+            f"{len(errors):,} of {what} could not be removed ({errors[0].code}: {errors[0].key})"
+        )
+        return Step("orphans", "FAIL", detail, "run it again; if that fails, see the error")
+    return Step("orphans", "ok", f"removed {what}")
 
 
 async def _check_credentials(manager: JupyterS3, steps: list[Step]) -> bool:

@@ -7,6 +7,9 @@ them, and tries, with the credentials JupyterS3 would use: credentials found (an
 where), endpoint reachable, bucket exists, list / put / get / delete under the
 prefix. It prints one line per step, with a fix for each failure; exit status 0
 only when every step passed.
+
+--orphans also lists every key under the prefix for checkpoints whose file is gone
+(left by an older jupyters3 or another tool); --remove-orphans removes them.
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ def check_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    target, steps = asyncio.run(run_check(manager))
+    target, steps = asyncio.run(
+        run_check(manager, orphans=args.orphans, remove_orphans=args.remove_orphans)
+    )
     print(format_report(target, steps), flush=True)
     return EXIT_OK if passed(steps) else EXIT_FAILED
 
@@ -113,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(check, demo=False)
     check.add_argument(
         "--config", metavar="FILE", help="a Jupyter config file (default: Jupyter's own)"
+    )
+    check.add_argument(
+        "--orphans",
+        action="store_true",
+        help="also look for checkpoints whose file is gone (lists every key under the prefix)",
+    )
+    check.add_argument(
+        "--remove-orphans", action="store_true", help="look for them and remove them"
     )
     return parser
 

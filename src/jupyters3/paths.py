@@ -50,6 +50,7 @@ __all__ = [
     "new_checkpoint_id",
     "normalize_path",
     "normalize_prefix",
+    "orphaned_checkpoints",
     "probe_dir_entries",
     "probe_says_exists",
     "resolve",
@@ -222,6 +223,24 @@ def checkpoint_time(checkpoint_id: str) -> datetime | None:
     except (ValueError, OverflowError):
         pass
     return None
+
+
+def orphaned_checkpoints(prefix: str, keys: Iterable[str]) -> dict[str, list[str]]:
+    """The checkpoints among ``keys`` (all the keys under ``prefix``) whose file is
+    not among them, by the key of that file: left by a file deleted by an older
+    jupyters3 or another tool, whatever their ids. Uploads and the trash are left out."""
+    keys = list(keys)
+    present = set(keys)
+    holder = "/" + CHECKPOINTS_DIR + "/"
+    found: dict[str, list[str]] = {}
+    for key in keys:
+        rest = key[len(prefix) :] if key.startswith(prefix) else ""
+        at = rest.find(holder)
+        if at <= 0 or rest.split("/", 1)[0] in (UPLOADS_DIR, TRASH_DIR):
+            continue
+        if prefix + rest[:at] not in present:
+            found.setdefault(prefix + rest[:at], []).append(key)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

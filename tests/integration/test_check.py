@@ -221,6 +221,38 @@ def test_command_with_credentials_from_env_or_profile(
     assert "from shared files (profile 'work')" in capsys.readouterr().out
 
 
+def test_command_finds_and_removes_orphaned_checkpoints(
+    moto: MotoServer,
+    bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    s3 = moto.boto3_client()
+    kept = ["nb/a.ipynb", "nb/a.ipynb/.checkpoints/1600000000000000", "nb/d/"]
+    orphans = [
+        "nb/d/gone.ipynb/.checkpoints/1600000000000000",  # the old jupyters3's ids
+        "nb/d/gone.ipynb/.checkpoints/1600000000000001",
+        "nb/old.txt/.checkpoints/20200101T000000000000Z-0000",
+    ]
+    for key in kept + orphans:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto.secret_access_key)
+    target = ["check", "--bucket", bucket, "--prefix", "nb", "--endpoint-url", moto.endpoint_url]
+
+    assert main([*target, "--orphans"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] orphans" in out, out
+    assert "3 orphaned checkpoints of 2 deleted files (first: d/gone.ipynb)" in out
+    assert "--remove-orphans" in out
+
+    assert main([*target, "--remove-orphans"]) == 0
+    assert "removed 3 orphaned checkpoints of 2 deleted files" in capsys.readouterr().out
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == kept
+    assert main([*target, "--orphans"]) == 0
+    assert "no orphaned checkpoints" in capsys.readouterr().out
+
+
 def test_command_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 2  # no bucket anywhere
     assert "--bucket" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from jupyters3.paths import (
     new_checkpoint_id,
     normalize_path,
     normalize_prefix,
+    orphaned_checkpoints,
     probe_says_exists,
     split,
 )
@@ -227,6 +228,30 @@ def test_markers_and_checkpoints_alone_are_empty() -> None:
     listing = classify_listing("d/", [obj("d/", 0), obj("d/.s3keep", 0)])
     assert listing.exists and listing.empty
     assert not DirListing().exists
+
+
+def test_orphaned_checkpoints_are_those_without_their_file() -> None:
+    keys = [
+        "p/a.ipynb",
+        "p/a.ipynb/.checkpoints/1600000000000000",  # its file is there
+        "p/d/",
+        "p/d/gone.ipynb/.checkpoints/1600000000000000",
+        "p/d/gone.ipynb/.checkpoints/deeper/x",
+        "p/folder/.checkpoints/20200101T000000000000Z-0000",  # a folder has no checkpoints
+        "p/folder/f.txt",
+        "p/.jupyters3-trash/e/t.ipynb/.checkpoints/1",  # the trash and uploads: not ours
+        "p/.jupyters3-uploads/u/.checkpoints/1",
+        "p/.checkpoints/1",
+        "elsewhere/x/.checkpoints/1",
+    ]
+    assert orphaned_checkpoints("p/", keys) == {
+        "p/d/gone.ipynb": [
+            "p/d/gone.ipynb/.checkpoints/1600000000000000",
+            "p/d/gone.ipynb/.checkpoints/deeper/x",
+        ],
+        "p/folder": ["p/folder/.checkpoints/20200101T000000000000Z-0000"],
+    }
+    assert orphaned_checkpoints("", ["x/.checkpoints/1", "x"]) == {}
 
 
 def test_probe() -> None:
