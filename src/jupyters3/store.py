@@ -238,7 +238,8 @@ class S3Store:
         those ``shown`` that hold nothing but checkpoints (orphaned: their file is
         gone). A delimited listing cannot tell: each is probed (one request of two
         entries, at most :data:`PROBES_PER_LISTING` per call, ``max_concurrency``
-        at once) unless it was found to be a folder lately."""
+        at once) unless it was found to be a folder lately; one whose probe fails
+        stays."""
         now = time.monotonic()
         unknown: list[str] = []
         for name in listing.dirs:
@@ -258,9 +259,9 @@ class S3Store:
 
             return run
 
-        failures = await self.bounded([probe(n) for n in unknown[:PROBES_PER_LISTING]])
-        if failures:
-            raise failures[0]
+        # A probe that fails leaves its sub-folder listed (and unknown): the listing is
+        # not worth failing for it.
+        await self.bounded([probe(n) for n in unknown[:PROBES_PER_LISTING]])
         while len(self._folders) > _FOLDER_MEMO_SIZE:
             self._folders.popitem(last=False)
         listing.dirs = [name for name in listing.dirs if name not in orphans]

@@ -136,3 +136,16 @@ async def test_what_a_listing_costs(
         {"GetObject": 1, "ListObjectsV2": 11},
         {"GetObject": 1, "ListObjectsV2": 1},
     )
+
+
+async def test_a_probe_that_fails_leaves_the_folder_listed(
+    pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    """The listing is not failed for a probe: the sub-folder stays, probed next time."""
+    orphan(moto_auth, auth_bucket, f"x/.checkpoints/{IDS[0]}")
+    auth_proxy.slow_down(
+        20, lambda r: r.kind == "ListObjectsV2" and r.query.get("prefix") == ["x/"]
+    )
+    assert await names(pcm) == {"x": "directory"}
+    auth_proxy.clear_faults()
+    assert await names(pcm) == {}
