@@ -6,31 +6,18 @@ a new file or folder at ``x`` starts without them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from tornado.web import HTTPError
 
 from jupyters3 import JupyterS3
 from tests.faultproxy import S3Proxy
-from tests.integration.test_jupyters3_fixtures import all_keys, auth_proxy, make_manager
+from tests.integration.test_jupyters3_fixtures import all_keys, auth_proxy, error_of, pcm, text
 from tests.motoserver import MotoServer
 
-__all__ = ["auth_proxy"]
+__all__ = ["auth_proxy", "pcm"]
 
 # the old jupyters3's ids (microseconds since the epoch), this one's, another tool's
 IDS = ["1600000000000000", "20200101T000000000000Z-0000", "saved by another tool"]
-
-
-@pytest.fixture
-async def pcm(
-    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
-) -> AsyncIterator[JupyterS3]:
-    """A JupyterS3 whose S3 requests go through the counting proxy."""
-    manager = make_manager(moto_auth, auth_bucket, endpoint_url=auth_proxy.url)
-    yield manager
-    await manager.close()
 
 
 def orphan(server: MotoServer, bucket: str, key: str) -> None:
@@ -39,16 +26,6 @@ def orphan(server: MotoServer, bucket: str, key: str) -> None:
 
 async def names(cm: JupyterS3, path: str = "") -> dict[str, str]:
     return {m["name"]: m["type"] for m in (await cm.get(path))["content"]}
-
-
-async def error_of(awaitable: object) -> HTTPError:
-    with pytest.raises(HTTPError) as e:
-        await awaitable  # type: ignore[misc]
-    return e.value
-
-
-def text(content: str) -> dict[str, object]:
-    return {"type": "file", "format": "text", "content": content}
 
 
 @pytest.mark.parametrize("checkpoint_id", IDS)
