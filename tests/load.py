@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import threading
 import time
 import uuid
@@ -28,8 +27,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
-from tests.loopback import unused_port
+from tests.integration.test_jupyters3_server import server_command
+from tests.jupyterserver import JupyterApi, free_url, start_jupyter
 from tests.motoserver import MotoServer, start_moto
 
 __all__ = ["LoadResult", "jupyter_on", "run_load"]
@@ -75,43 +74,17 @@ def rss_of(pid: int) -> int:
 
 
 @contextmanager
-def jupyter_on(moto: MotoServer, workdir: Path) -> Iterator[tuple[Jupyter, int]]:
+def jupyter_on(moto: MotoServer, workdir: Path) -> Iterator[tuple[JupyterApi, int]]:
     """A Jupyter server on a fresh bucket of ``moto``: (client, server pid)."""
     bucket = f"load-{uuid.uuid4().hex[:12]}"
     moto.boto3_client().create_bucket(Bucket=bucket)
-    port, token = unused_port(), uuid.uuid4().hex
-    log = open(workdir / "server.log", "w+b")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        server_command(port, token, workdir, moto, bucket),
-        env=server_env(workdir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    server = Jupyter(f"http://127.0.0.1:{port}", token, moto, bucket)
+    (port, url), token = free_url(), uuid.uuid4().hex
+    cmd = server_command(port, token, workdir, moto, bucket)
+    server = start_jupyter(cmd, home=workdir, url=url, token=token)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"jupyter server exited:\n{log.read().decode()[-3000:]}")
-            try:
-                if server.call("GET", "/api/status")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("jupyter server did not start")
-            time.sleep(0.2)
-        yield server, proc.pid
+        yield server, server.process.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 def _notebook(source: str) -> dict[str, Any]:
@@ -132,7 +105,7 @@ def _notebook(source: str) -> dict[str, Any]:
     }
 
 
-def _client(server: Jupyter, index: int, stop_at: float, result: LoadResult) -> None:
+def _client(server: JupyterApi, index: int, stop_at: float, result: LoadResult) -> None:
     folder = f"client{index}"
     expected: dict[str, str] = {}
     lock = threading.Lock()
@@ -178,7 +151,7 @@ def _client(server: Jupyter, index: int, stop_at: float, result: LoadResult) -> 
                 result.lost.append(path)
 
 
-def run_load(server: Jupyter, pid: int, clients: int, seconds: float) -> LoadResult:
+def run_load(server: JupyterApi, pid: int, clients: int, seconds: float) -> LoadResult:
     """Run ``clients`` clients against ``server`` for ``seconds``."""
     result = LoadResult(clients, seconds)
     result.rss_before = rss_of(pid)

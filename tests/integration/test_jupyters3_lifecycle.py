@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,9 @@ from jupyters3 import JupyterS3
 from jupyters3 import manager as manager_module
 from tests.integration.test_jupyters3_fixtures import cm
 from tests.integration.test_jupyters3_scale import multipart_uploads, upload_state
-from tests.integration.test_jupyters3_server import Jupyter, server_command, server_env
-from tests.jupyterserver import chunk_model
-from tests.loopback import unused_port, wait_until
+from tests.integration.test_jupyters3_server import server_command
+from tests.jupyterserver import chunk_model, free_url, start_jupyter
+from tests.loopback import wait_until
 from tests.motoserver import MotoServer
 
 __all__ = ["cm"]
@@ -50,42 +48,21 @@ async def test_idle_upload_is_aborted_without_another_upload(
 def test_clean_shutdown_aborts_uploads_in_progress(
     moto_auth: MotoServer, auth_bucket: str, tmp_path: Path, sig: signal.Signals
 ) -> None:
-    port = unused_port()
+    port, url = free_url()
     cmd = server_command(port, "t0k", tmp_path, moto_auth, auth_bucket)
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            env=server_env(tmp_path),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            server = Jupyter(f"http://127.0.0.1:{port}", "t0k", moto_auth, auth_bucket)
-            deadline = time.monotonic() + 90
-            while True:
-                assert proc.poll() is None, log_path.read_text()[-3000:]
-                try:
-                    if server.call("GET", "/api/status")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, "jupyter server did not start"
-                time.sleep(0.2)
-            for chunk in (1, 2, 3):  # more than a part (8 MiB): a multipart upload is open
-                piece = os.urandom(5 * MiB)
-                status, model, _ = server.contents("PUT", "big.bin", chunk_model(piece, chunk))
-                assert status in (200, 201), model
-            assert multipart_uploads(moto_auth, auth_bucket) != []
-            assert upload_state(moto_auth, auth_bucket, "users/alice/") != []
-            proc.send_signal(sig)
-            assert proc.wait(timeout=60) is not None
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert multipart_uploads(moto_auth, auth_bucket) == [], log_path.read_text()[-3000:]
+    server = start_jupyter(cmd, home=tmp_path, url=url, token="t0k")
+    try:
+        for chunk in (1, 2, 3):  # more than a part (8 MiB): a multipart upload is open
+            piece = os.urandom(5 * MiB)
+            status, model, _ = server.contents("PUT", "big.bin", chunk_model(piece, chunk))
+            assert status in (200, 201), model
+        assert multipart_uploads(moto_auth, auth_bucket) != []
+        assert upload_state(moto_auth, auth_bucket, "users/alice/") != []
+        server.process.send_signal(sig)
+        assert server.process.wait(timeout=60) is not None
+    finally:
+        server.stop()
+    assert multipart_uploads(moto_auth, auth_bucket) == [], server.log_text()[-3000:]
     assert upload_state(moto_auth, auth_bucket, "users/alice/") == []
 
 
