@@ -21,11 +21,11 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import nbformat
 from jupyter_core.utils import run_sync
 from jupyter_server.services.contents.manager import AsyncContentsManager, copy_pat
 from tornado.web import HTTPError
@@ -64,7 +64,6 @@ from .models import (
     NOTEBOOK_MIMETYPE,
     CellByCellDecoder,
     Model,
-    collections_deferred,
     content_from_bytes,
     content_to_bytes,
     directory_model,
@@ -74,6 +73,16 @@ from .models import (
     hash_fields,
     notebook_problem,
     s3_content_type,
+)
+from .notebooks import (
+    LARGE_NOTEBOOK_BYTES,
+    LARGE_NOTEBOOK_ITEMS,
+    NotebookWorker,
+    Serialised,
+    WorkerError,
+    notebook_items,
+    parse_notebook,
+    serialise_notebook,
 )
 from .paths import (
     DIRECTORY_CONTENT_TYPE,
@@ -304,6 +313,7 @@ class JupyterS3(AsyncContentsManager):
         self._trash_swept: datetime | None = None
         self._startup_task: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, _Seen] = OrderedDict()
+        self._notebook_worker = NotebookWorker()
         super().__init__(**kwargs)
         use_kernel_env(self)
         if self.startup_check:
@@ -377,7 +387,9 @@ class JupyterS3(AsyncContentsManager):
         self._store = None
 
     async def close(self) -> None:
-        """Close the S3 client's connections (for embedding and tests)."""
+        """Close the S3 client's connections and stop the worker processes of large
+        notebooks (for embedding and tests)."""
+        self._notebook_worker.close()
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
@@ -680,27 +692,24 @@ class JupyterS3(AsyncContentsManager):
 
     async def _fill_notebook(self, model: Model, data: bytes, path: str) -> None:
         """Parse the notebook and mark its trusted cells. Parsing and the signature's
-        hash run in a thread (seconds for a big notebook); the signature store,
-        an SQLite database bound to this thread, is asked here."""
-        validation_error: dict[str, Any] = {}
+        hash run in a thread, or for a large notebook in a worker process (seconds of
+        CPU); the signature store, an SQLite database bound to this thread, is asked
+        here."""
         notary = self.notary
-
-        def parse() -> tuple[Any, str | None]:
-            try:
-                with collections_deferred():
-                    nb = nbformat.reads(  # type: ignore[no-untyped-call]
-                        data.decode("utf-8"),
-                        as_version=4,
-                        capture_validation_error=validation_error,
-                        cls=CellByCellDecoder,  # lets the event loop run between cells
-                    )
-            except Exception as e:
-                raise HTTPError(400, f"Unreadable Notebook: {path} {e!r}") from e
-            if nb.nbformat < 3:
-                return nb, None
-            return nb, notary.compute_signature(nb)  # type: ignore[no-untyped-call]
-
-        nb, signature = await asyncio.to_thread(parse)
+        try:
+            if len(data) > LARGE_NOTEBOOK_BYTES:
+                nb, signature, validation_error = await self._notebook_worker.parse(data, notary)
+            else:
+                # the decoder lets the event loop run between cells
+                nb, signature, validation_error = await asyncio.to_thread(
+                    parse_notebook, data, notary, CellByCellDecoder
+                )
+        except WorkerError as e:
+            raise HTTPError(400, f"Unreadable Notebook: {path} {e.representation}") from e
+        except BrokenProcessPool:
+            raise  # ours, not the notebook's: a 500
+        except Exception as e:
+            raise HTTPError(400, f"Unreadable Notebook: {path} {e!r}") from e
         trusted = signature is not None and notary.store.check_signature(
             signature, notary.algorithm
         )
@@ -792,32 +801,35 @@ class JupyterS3(AsyncContentsManager):
         self, content: Any, path: str, validation_error: dict[str, Any]
     ) -> bytes:
         """The notebook as it is stored, signed if all its output is trusted.
-        Conversion, the signature's hash and serialisation (with validation) run
-        in a thread, as does the check of the content (a walk over every cell); the
-        signature is stored here (see :meth:`_fill_notebook`)."""
+        The check of the content (a walk over every cell), conversion, the
+        signature's hash and serialisation (with validation) run in a thread, or
+        for a large notebook in a worker process; the signature is stored here (see
+        :meth:`_fill_notebook`)."""
         notary = self.notary
 
-        def serialise() -> tuple[bytes, bool, str | None]:
+        def check() -> None:
             problem = notebook_problem(content)
             if problem is not None:
                 raise HTTPError(400, f"Invalid notebook {path}: {problem}")
-            with collections_deferred():
-                nb = nbformat.from_dict(content)  # type: ignore[no-untyped-call]
-                trusted = bool(notary.check_cells(nb))  # type: ignore[no-untyped-call]
-                signature = None
-                if trusted and nb.nbformat >= 3:
-                    signature = notary.compute_signature(nb)  # type: ignore[no-untyped-call]
-                text = nbformat.writes(  # type: ignore[no-untyped-call]
-                    nb, version=nbformat.NO_CONVERT, capture_validation_error=validation_error
-                )
-            return text.encode("utf-8"), trusted, signature
+
+        def serialise() -> Serialised:
+            check()
+            return serialise_notebook(content, notary)
 
         try:
-            data, trusted, signature = await asyncio.to_thread(serialise)
-        except HTTPError:
+            if notebook_items(content) > LARGE_NOTEBOOK_ITEMS:
+                await asyncio.to_thread(check)
+                serialised = await self._notebook_worker.serialise(content, notary)
+            else:
+                serialised = await asyncio.to_thread(serialise)
+        except (HTTPError, BrokenProcessPool):
             raise
+        except WorkerError as e:
+            raise HTTPError(400, f"Invalid notebook {path}: {e.text}") from e
         except Exception as e:
             raise HTTPError(400, f"Invalid notebook {path}: {e}") from e
+        data, trusted, signature, captured = serialised
+        validation_error.update(captured)
         if signature is not None:
             notary.store.store_signature(signature, notary.algorithm)
         elif not trusted:
