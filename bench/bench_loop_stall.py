@@ -42,6 +42,17 @@ TICK = 0.005
 BUCKET = "bench"
 
 
+def notebook(cells: int) -> Any:
+    """The tests' big notebook, with unique cell ids (random ones collide in 60,000,
+    and nbformat warns as it repairs them)."""
+    from tests.integration.test_jupyters3_lifecycle import big_notebook
+
+    nb = big_notebook(cells)
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+    return nb
+
+
 async def stall_of(run: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
     """The longest extra gap between ticks of a 5 ms timer while ``run`` runs, and
     how long it took (seconds)."""
@@ -86,10 +97,8 @@ async def measure_manager(
     c.JupyterS3SecretAccessKeyAuthentication.aws_access_key_id = DEMO_ACCESS_KEY_ID
     c.JupyterS3SecretAccessKeyAuthentication.aws_secret_access_key = DEMO_SECRET_ACCESS_KEY
     c.NotebookNotary.db_file = ":memory:"
-    from tests.integration.test_jupyters3_lifecycle import big_notebook
-
     cm = JupyterS3(config=c)
-    nb = big_notebook(cells)
+    nb = notebook(cells)
     results: dict[str, list[tuple[float, float]]] = {"save": [], "open": [], "hash": []}
     try:
         for _ in range(rounds):
@@ -160,10 +169,9 @@ def measure_server(url: str, cells: int, rounds: int) -> dict[str, Any]:
     """Save (PUT) and open (GET) the notebook through a real Jupyter server on JupyterS3
     while another connection asks /api/status every 5 ms."""
     from jupyters3.demo import DEMO_ACCESS_KEY_ID, DEMO_REGION, DEMO_SECRET_ACCESS_KEY
-    from tests.integration.test_jupyters3_lifecycle import big_notebook
     from tests.jupyterserver import free_url, jupyter_command, start_jupyter
 
-    nb = big_notebook(cells)
+    nb = notebook(cells)
     body = json.dumps({"type": "notebook", "content": nb}).encode()
     port, base = free_url()
     token = "bench"
@@ -202,9 +210,7 @@ def upstream_json(cells: int, rounds: int) -> dict[str, list[float]]:
     """Seconds that jupyter_server's handlers hold its loop for this notebook, timed
     alone: ``json.loads`` of the PUT body, ``json.dumps`` of the GET model, and
     freeing the model after (automatic collections on, as in the server)."""
-    from tests.integration.test_jupyters3_lifecycle import big_notebook
-
-    body = json.dumps({"type": "notebook", "content": big_notebook(cells)})
+    body = json.dumps({"type": "notebook", "content": notebook(cells)})
     gc.collect()
     names = ("json.loads of the PUT body", "json.dumps of the GET model", "freeing the model")
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -216,8 +222,9 @@ def upstream_json(cells: int, rounds: int) -> dict[str, list[float]]:
         dumped = time.perf_counter()
         del model
         freed = time.perf_counter()
-        for name, took in zip(names, (loaded - start, dumped - loaded, freed - dumped)):
-            times[name].append(took)
+        took = (loaded - start, dumped - loaded, freed - dumped)
+        for name, seconds in zip(names, took, strict=True):
+            times[name].append(seconds)
         gc.collect()
     return times
 
@@ -239,6 +246,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="write the figures to this file too")
     args = parser.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     sys.path.insert(0, str(ROOT))  # the tests' notebook
     from s3stub import boto3_client
 
@@ -268,6 +276,7 @@ def main() -> None:
     print("\n".join(lines))
     if args.json:
         data = {
+            "started": started,
             "cells": args.cells,
             "body_bytes": server["size"],
             "rounds": args.rounds,
