@@ -84,17 +84,23 @@ class S3Checkpoints(AsyncCheckpoints):
             obj.key[len(self._layout.checkpoints_prefix(path)) :], self._taken(path, obj)
         )
 
-    async def _copy_to_checkpoint(self, path: str) -> tuple[str, str]:
-        """Copy the file at (normalised) ``path`` to a new checkpoint: its id and key."""
+    def new_checkpoint_key(self, path: str) -> str:
+        """The key of a new checkpoint of the file at (normalised) ``path``."""
         checkpoint_id = new_checkpoint_id(datetime.now(timezone.utc), self._random.getrandbits(16))
-        key = self._checkpoint_key(path, checkpoint_id)
+        return self._checkpoint_key(path, checkpoint_id)
+
+    async def _copy_to_checkpoint(self, path: str, key: str | None = None) -> tuple[str, str]:
+        """Copy the file at (normalised) ``path`` to a new checkpoint (at ``key``, or
+        a new one): its id and key."""
+        key = self.new_checkpoint_key(path) if key is None else key
         with s3_errors("checkpointing", path):
             await self._store.copy(self._layout.file_key(path), key)
-        return checkpoint_id, key
+        return key[len(self._layout.checkpoints_prefix(path)) :], key
 
-    async def first_checkpoint(self, path: str) -> None:
-        """The first checkpoint of a file that has none (one copy: nothing to prune)."""
-        await self._copy_to_checkpoint(self._path(path))
+    async def first_checkpoint(self, path: str, key: str | None = None) -> None:
+        """The first checkpoint of a file that has none (one copy: nothing to prune),
+        at ``key`` if given (from :meth:`new_checkpoint_key`)."""
+        await self._copy_to_checkpoint(self._path(path), key)
 
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> Model:
         """Checkpoint the file at ``path`` (a server-side copy), pruning old ones."""

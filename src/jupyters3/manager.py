@@ -47,7 +47,6 @@ from s3lite import (
     NoSuchBucket,
     NoSuchKey,
     ObjectInfo,
-    ObjectSummary,
     PreconditionFailed,
     PutResult,
     RetryConfig,
@@ -753,8 +752,10 @@ class JupyterS3(AsyncContentsManager):
                 saved: Model | None = None
                 if kind == "notebook":
                     data = await self._notebook_bytes(model["content"], path, validation_error)
-                    written, new = await self._write_file(path, data, NOTEBOOK_MIMETYPE)
-                    await self._ensure_checkpoint(path, new)
+                    written, _ = await self._write_file(
+                        path, data, NOTEBOOK_MIMETYPE, checkpoint=True
+                    )
+                    await self._ensure_checkpoint(path)
                     saved = await self._saved_model(path, len(data), written)
                 elif kind == "file":
                     content, fmt = model["content"], model.get("format")
@@ -863,11 +864,12 @@ class JupyterS3(AsyncContentsManager):
             raise HTTPError(409, f"A folder already exists at {path}")
 
     async def _write_file(
-        self, path: str, data: bytes, content_type: str
+        self, path: str, data: bytes, content_type: str, *, checkpoint: bool = False
     ) -> tuple[PutResult, bool]:
         """Write the file at ``path`` without replacing anyone else's save: with
         ``If-Match`` on the ETag this server last read or wrote, or ``If-None-Match: *``
-        when it believes the file is new (or has never seen it). Returns what S3
+        when it believes the file is new (or has never seen it). A new file with
+        ``checkpoint`` (a notebook) gets its first checkpoint here. Returns what S3
         answered and whether the file is new."""
         key = self.layout.file_key(path)
         seen = self._seen.get(path)
@@ -905,45 +907,75 @@ class JupyterS3(AsyncContentsManager):
                 written = await self.store.write(key, data, content_type)
                 self._remember(path, written.etag)
                 return written, False
+        ours = self._checkpoints.new_checkpoint_key(path) if checkpoint else None
         try:
-            mine = await self._check_written_name(path)
+            written, copy_error = await self._check_written_name(path, written, ours)
         except BaseException:
-            # Not a file that may be: withdraw it (only the version written here).
+            # Not a file that may be: withdraw it (only the version written here), and
+            # the checkpoint copied meanwhile.
             with contextlib.suppress(S3Error):
                 await self.store.delete(key, if_match=written.etag)
+            if ours is not None:
+                with contextlib.suppress(S3Error):
+                    await self.store.delete(ours)
             self._forget(path)
             raise
-        self._remember(path, written.etag, checkpointed=False)
-        if written.last_modified is None and mine is not None and mine.etag == written.etag:
-            # the listing's time, to the second as HEAD (and so get) gives it
-            when = mine.last_modified.replace(microsecond=0)
-            written = dataclasses.replace(written, last_modified=when)
+        self._remember(path, written.etag, checkpointed=ours is not None and copy_error is None)
+        if copy_error is not None:
+            raise copy_error  # the file stays; its next save checkpoints it
         return written, True
 
-    async def _check_written_name(self, path: str) -> ObjectSummary | None:
+    async def _check_written_name(
+        self, path: str, written: PutResult, ours: str | None
+    ) -> tuple[PutResult, BaseException | None]:
         """A new file just written at ``path`` needs an existing parent folder and no
         folder of the same name (one made at the same moment wins: the file
         withdraws, so both never exist). Checkpoints left at its name by a file
-        deleted before are not its own: they go. Returns the file's listing entry."""
+        deleted before are not its own: they go. Meanwhile (all at once): its first
+        checkpoint is copied to ``ours`` (unless None), and S3's time of the write is
+        read if its answer had none. Returns the write, with that time, and the
+        copy's error if it failed."""
         parent, _ = split(path)
+        key = self.layout.file_key(path)
 
         async def parent_exists() -> bool:
-            if not parent:
-                return True
-            return (await self.store.probe_dir(parent, besides=self.layout.file_key(path)))[0]
+            return await self.store.holds(parent, key) if parent else True
 
-        parent_ok, (mine, under) = await asyncio.gather(
-            parent_exists(), self.store.probe_written(path)
+        async def copy() -> None:
+            if ours is not None:
+                await self._checkpoints.first_checkpoint(path, ours)
+
+        async def when() -> PutResult:
+            if written.last_modified is not None:
+                return written
+            # a HEAD, not the listing: the checkpoint copied meanwhile is below the name
+            info = await self.store.head(key)
+            if info is None or info.etag != written.etag:
+                return written  # replaced meanwhile: _saved_model says so
+            return dataclasses.replace(written, last_modified=info.last_modified)
+
+        parent_ok, name, copied, timed = await asyncio.gather(
+            parent_exists(),
+            self.store.probe_new_file(path, ours),
+            copy(),
+            when(),
+            return_exceptions=True,
         )
+        for result in (parent_ok, name, timed):
+            if isinstance(result, BaseException):
+                raise result
+        assert isinstance(name, tuple) and isinstance(timed, PutResult)
         if not parent_ok:
             raise HTTPError(404, f"No such directory: {parent}")
-        if under:
-            is_dir, leftovers = await self.store.probe_name(path)
-            if is_dir:
-                raise HTTPError(409, f"A folder already exists at {path}")
-            if leftovers:
-                await self._checkpoints.delete_all_checkpoints(path)
-        return mine
+        is_dir, leftovers = name
+        if is_dir:
+            raise HTTPError(409, f"A folder already exists at {path}")
+        copy_error = copied if isinstance(copied, BaseException) else None
+        if leftovers:
+            await self._checkpoints.delete_all_checkpoints(path)  # ours too: made again
+            if ours is not None and copy_error is None:
+                await self._checkpoints.first_checkpoint(path, ours)
+        return timed, copy_error
 
     def _conflict(self, path: str) -> HTTPError:
         return HTTPError(
@@ -953,15 +985,14 @@ class JupyterS3(AsyncContentsManager):
             "version, or save yours under another name.",
         )
 
-    async def _ensure_checkpoint(self, path: str, new: bool) -> None:
+    async def _ensure_checkpoint(self, path: str) -> None:
         """One checkpoint should always exist for notebooks (as upstream): a new one
-        gets its first; an existing one is checked once per path by this server."""
+        got its first as it was written; an existing one is checked once per path by
+        this server."""
         seen = self._seen.get(path)
         if seen is not None and seen.checkpointed:
             return
-        if new:
-            await self._checkpoints.first_checkpoint(path)
-        elif not await self._checkpoints.list_checkpoints(path):
+        if not await self._checkpoints.list_checkpoints(path):
             await self._checkpoints.create_checkpoint(self, path)
         seen = self._seen.get(path)
         if seen is not None:

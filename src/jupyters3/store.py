@@ -145,6 +145,8 @@ class S3Store:
         self.kms_key_id = kms_key_id
         self.max_concurrency = max_concurrency
         self._folders: OrderedDict[str, float] = OrderedDict()  # dir prefix -> when probed
+        # Folders last seen without a marker object: their existence is listed, not HEADed.
+        self._markerless: OrderedDict[str, None] = OrderedDict()
 
     @property
     def s3(self) -> S3Client:
@@ -201,35 +203,58 @@ class S3Store:
         leftovers = any(isinstance(e, CommonPrefix) and e.prefix == checkpoints for e in entries)
         return probe_says_exists(prefix, entries), leftovers
 
-    async def probe_written(self, path: str) -> tuple[ObjectSummary | None, bool]:
-        """After a write of the file ``path``: its listing entry (S3's time of the
-        write, which a PUT's answer may lack) and whether any key is under
-        ``path/`` (a folder, or checkpoints: :meth:`probe_name` tells which). One
-        request, unless many names start with ``path`` and sort before ``path/``."""
-        key = self.layout.file_key(path)
+    async def probe_new_file(self, path: str, ours: str | None = None) -> tuple[bool, bool]:
+        """After a write of the new file ``path``: whether a folder of that name
+        exists, and whether checkpoints are stored at its name besides ``ours``
+        (its first, being copied meanwhile). One request of two keys (the first key
+        under ``path/`` that is not ``ours`` tells, unless it is a checkpoint: then
+        :meth:`probe_name` does)."""
         below = self.layout.dir_prefix(path)
-        mine: ObjectSummary | None = None
-        listing = self.s3.list_objects(self.bucket, key, "/", page_size=16)
+        first: str | None = None
+        listing = self.s3.list_objects(self.bucket, below, page_size=2)
         async with aclosing(listing) as it:  # type: ignore[type-var]
             async for entry in it:
-                name = entry.key if isinstance(entry, ObjectSummary) else entry.prefix
-                if name == key and isinstance(entry, ObjectSummary):
-                    mine = entry
-                elif name == below:
-                    return mine, True
-                elif name > below:
+                if isinstance(entry, ObjectSummary) and entry.key != ours:
+                    first = entry.key
                     break
-        return mine, False
+        if first is None:
+            return False, False
+        if not first.startswith(self.layout.checkpoints_prefix(path)):
+            return True, False
+        return await self.probe_name(path)
 
     async def dir_exists(self, path: str) -> bool:
         """Whether the folder ``path`` exists (a marker, or any key under it)."""
         return (await self.probe_dir(path))[0]
 
+    async def holds(self, path: str, key: str) -> bool:
+        """Whether the folder ``path`` exists, ``key`` (just written in it) not
+        counting: one HEAD of its marker, else (or at once, for a folder seen lately
+        without one) a probe."""
+        prefix = self.layout.dir_prefix(path)
+        if prefix not in self._markerless and await self.head(prefix) is not None:
+            return True
+        exists, marker = await self.probe_dir(path, besides=key)
+        self._note_marker(prefix, exists, marker)
+        return exists
+
+    def _note_marker(self, prefix: str, exists: bool, marker: ObjectSummary | None) -> None:
+        if exists and marker is None:
+            self._markerless[prefix] = None
+            self._markerless.move_to_end(prefix)
+            while len(self._markerless) > _FOLDER_MEMO_SIZE:
+                self._markerless.popitem(last=False)
+        else:
+            self._markerless.pop(prefix, None)
+
     async def list_dir(self, path: str) -> DirListing:
         """The whole delimited listing of folder ``path``, classified."""
         prefix = self.layout.dir_prefix(path)
         entries = [e async for e in self.s3.list_objects(self.bucket, prefix, "/")]
-        return classify_listing(prefix, entries)
+        listing = classify_listing(prefix, entries)
+        if path:
+            self._note_marker(prefix, listing.exists, listing.marker)
+        return listing
 
     async def drop_orphans(
         self, path: str, listing: DirListing, shown: Callable[[str], bool] = lambda name: True

@@ -204,6 +204,25 @@ async def test_file_and_folder_of_one_name_created_at_once_never_both_exist(
             assert await pcm.file_exists("x") or await pcm.dir_exists("x")
 
 
+async def test_a_new_notebook_that_loses_its_name_to_a_folder_takes_its_checkpoint_along(
+    pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    """A new notebook's first checkpoint is copied while it re-checks its name: a
+    folder made there meanwhile wins, and the notebook withdraws with its checkpoint
+    (the folder holds nothing of it)."""
+    held = auth_proxy.hold_next(lambda r: r.kind in ("ListObjectsV2", "CopyObject"), times=2)
+    save = asyncio.ensure_future(pcm.save(notebook("n"), "x.ipynb"))
+    await held.arrived()
+    while len(held.requests) < 2:  # written; its re-check and checkpoint copy are held
+        await asyncio.sleep(0.01)
+    moto_auth.boto3_client().put_object(Bucket=auth_bucket, Key="x.ipynb/", Body=b"")
+    held.release()
+    error = await error_of(save)
+    assert error.status_code == 409 and "folder already exists" in str(error.log_message)
+    assert all_keys(moto_auth, auth_bucket) == ["x.ipynb/"]
+    assert (await pcm.get("x.ipynb"))["type"] == "directory"
+
+
 async def test_copies_claim_their_names_atomically(pcm: JupyterS3, auth_proxy: S3Proxy) -> None:
     """The first copy has chosen ``a-Copy1.txt`` and is writing (held); a second copy
     chooses the same name and writes it first. The first must take the next name,
