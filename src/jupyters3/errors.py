@@ -8,27 +8,18 @@ from contextlib import contextmanager
 from tornado.web import HTTPError
 
 from s3lite import (
-    AccessDenied,
     NoSuchBucket,
     NoSuchKey,
     PreconditionFailed,
     S3Error,
     TransportError,
+    denies_access,
 )
 
 from .paths import KeyLayout, PathError, normalize_path
 
 __all__ = ["checked_path", "http_error_for", "s3_errors"]
 
-_DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "AllAccessDisabled",
-    }
-)
 _CONFLICT_CODES = frozenset(
     {"OperationAborted", "ConditionalRequestConflict", "PreconditionFailed"}
 )
@@ -56,7 +47,7 @@ def http_error_for(exc: S3Error, action: str, path: str) -> HTTPError:
         return HTTPError(500, f"Error {what}: the S3 bucket does not exist ({_details(exc)})")
     if isinstance(exc, NoSuchKey):
         return HTTPError(404, f"No such file or directory: {path}")
-    if isinstance(exc, AccessDenied) or exc.code in _DENIED_CODES or exc.status == 403:
+    if denies_access(exc.code, exc.status):
         return HTTPError(403, f"Permission denied {what}: {_details(exc)}")
     if (
         isinstance(exc, PreconditionFailed)

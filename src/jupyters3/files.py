@@ -40,7 +40,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import IO, Any, Concatenate, Literal, NoReturn, ParamSpec, TypeVar
 
-from s3lite import AccessDenied, NoSuchKey, ObjectInfo, ObjectSummary, PreconditionFailed
+from s3lite import (
+    NoSuchKey,
+    ObjectInfo,
+    ObjectSummary,
+    PreconditionFailed,
+    S3Error,
+    denies_access,
+)
 from s3lite.sync import S3Client
 
 from .location import Location, NoLocationError
@@ -504,9 +511,13 @@ class NotebookFiles:
             yield
         except NoSuchKey:
             self._raise_missing(api, path)
-        except AccessDenied as e:
+        except S3Error as e:
+            if not denies_access(e.code, e.status):
+                raise
             raise PermissionError(
-                errno.EACCES, f"S3 refused access ({self.url(path)}): {e.message}", name_of(path)
+                errno.EACCES,
+                f"S3 refused access ({self.url(path)}): {e.code}: {e.message}",
+                name_of(path),
             ) from None
 
     def _content_type(self, api: str, text: bool) -> str:
@@ -593,16 +604,21 @@ class _RangeReader(io.RawIOBase):
         if n <= 0:
             return b""
         files = self._files
-        try:
-            data = files.s3.get_object(
-                files.bucket, self._key, range=(self._pos, self._pos + n - 1), if_match=self._etag
-            ).body
-        except (PreconditionFailed, NoSuchKey):
-            raise OSError(
-                errno.ESTALE,
-                f"The file changed in S3 while it was being read ({files.location.url(self._api)})",
-                self.name,
-            ) from None
+        with files._errors(self._api, self.name):
+            try:
+                data = files.s3.get_object(
+                    files.bucket,
+                    self._key,
+                    range=(self._pos, self._pos + n - 1),
+                    if_match=self._etag,
+                ).body
+            except (PreconditionFailed, NoSuchKey):
+                raise OSError(
+                    errno.ESTALE,
+                    f"The file changed in S3 while it was being read "
+                    f"({files.location.url(self._api)})",
+                    self.name,
+                ) from None
         self._pos += len(data)
         return data
 
@@ -622,7 +638,7 @@ class _Upload(io.RawIOBase):
     def preload(self) -> None:
         """Start from the file's current content (append mode)."""
         files = self._files
-        with suppress(NoSuchKey):
+        with files._errors(self._api, self.name), suppress(NoSuchKey):
             files.s3.get_object(
                 files.bucket, files.layout.file_key(self._api), sink=self._spool.write
             )

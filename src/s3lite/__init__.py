@@ -39,6 +39,7 @@ from .errors import (
     SlowDown,
     TransportError,
     TransportTimeout,
+    denies_access,
 )
 from .models import (
     Bucket,
@@ -100,5 +101,6 @@ __all__ = [
     "WebIdentityProvider",
     "as_provider",
     "default_chain",
+    "denies_access",
     "resolve_region",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "SlowDown",
     "TransportError",
     "TransportTimeout",
+    "denies_access",
 ]
 
 
@@ -184,6 +185,25 @@ _BY_STATUS: dict[int, str] = {
     501: "NotImplemented",
     503: "SlowDown",
 }
+
+
+# The codes of a request refused for its credentials: not allowed, or the credentials
+# themselves not accepted (an unknown key id, a wrong secret, an expired session token).
+_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "AllAccessDisabled",
+    }
+)
+
+
+def denies_access(code: str, status: int = 0) -> bool:
+    """Whether an error with S3's ``code`` (and HTTP ``status``, when known) means
+    access denied: refused, or credentials S3 does not accept; any 403 does."""
+    return code in _DENIED_CODES or status == 403
 
 
 def error_class(code: str) -> type[S3Error]:

@@ -16,18 +16,24 @@ from jupyters3.location import Location
 from jupyters3.paths import PathError
 from s3lite import Credentials
 from s3lite.sync import S3Client
-from tests.integration.test_jupyters3_fixtures import S3Proxy, all_keys, make_manager
+from tests.integration.test_jupyters3_fixtures import S3Proxy, all_keys, auth_proxy, make_manager
 from tests.motoserver import REGION, MotoServer
+
+__all__ = ["auth_proxy"]
 
 PREFIX = "users/alice/"
 MiB = 1024 * 1024
 
 
 def files_at(
-    server: MotoServer, bucket: str, cwd: str = "", endpoint: str | None = None
+    server: MotoServer,
+    bucket: str,
+    cwd: str = "",
+    endpoint: str | None = None,
+    secret: str | None = None,
 ) -> NotebookFiles:
     url = endpoint or server.endpoint_url
-    creds = Credentials(server.access_key_id, server.secret_access_key)
+    creds = Credentials(server.access_key_id, secret or server.secret_access_key)
     return NotebookFiles(
         Location(bucket, PREFIX, cwd, url, REGION), client=S3Client(REGION, url, creds)
     )
@@ -284,6 +290,42 @@ def test_remove_and_rmdir(nb: NotebookFiles, moto_auth: MotoServer) -> None:
     nb.remove("d/x")
     nb.rmdir("d")
     assert keys(nb, moto_auth) == []
+
+
+async def test_refused_credentials_are_a_permission_error(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> None:
+    """Any refusal for the credentials, not only AccessDenied, as the server has it."""
+    moto_auth.boto3_client().put_object(Bucket=auth_bucket, Key=f"{PREFIX}x.txt", Body=b"x" * MiB)
+    wrong = files_at(moto_auth, auth_bucket, secret="not-the-secret")  # SignatureDoesNotMatch
+    calls = [
+        lambda: wrong.open("x.txt"),
+        lambda: wrong.read_text("x.txt"),
+        lambda: wrong.write_text("y.txt", "y"),
+        lambda: wrong.listdir(),
+        lambda: wrong.remove("x.txt"),
+    ]
+    try:
+        for call in calls:
+            with pytest.raises(PermissionError):
+                call()
+    finally:
+        wrong.close()
+
+    nb = files_at(moto_auth, auth_bucket, endpoint=auth_proxy.url)
+    try:
+        f = await asyncio.to_thread(nb.open, "x.txt", "rb", 1024)
+        assert await asyncio.to_thread(f.read, 10) == b"x" * 10
+        gets = lambda r: r.kind == "GetObject"  # noqa: E731
+        auth_proxy.slow_down(20, gets, status=400, code="ExpiredToken")  # mid-read
+        with pytest.raises(PermissionError) as raised:
+            await asyncio.to_thread(f.read)
+        assert "ExpiredToken" in str(raised.value)
+        auth_proxy.clear_faults()
+        await asyncio.to_thread(f.close)
+    finally:
+        await asyncio.to_thread(nb.close)
+    assert keys(nb, moto_auth) == [f"{PREFIX}x.txt"]
 
 
 def test_a_file_changed_while_read_is_an_error(nb: NotebookFiles) -> None:

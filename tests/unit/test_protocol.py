@@ -15,6 +15,7 @@ from s3lite.errors import (
     PreconditionFailed,
     S3Error,
     SlowDown,
+    denies_access,
 )
 from s3lite.messages import Response
 from s3lite.models import ObjectInfo, S3Object
@@ -260,6 +261,26 @@ def test_unparsable_error_body_falls_back_to_status_and_keeps_the_text() -> None
 def test_error_in_a_200_response() -> None:
     err = error_from_response(Response(200, {}, error_xml("InternalError", "retry me")), "b", "k")
     assert (err.code, err.status, err.message) == ("InternalError", 200, "retry me")
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "denied"),
+    [
+        ("AccessDenied", 403, True),
+        ("AccessDenied", 0, True),  # a DeleteObjects per-key error has no status
+        ("SignatureDoesNotMatch", 403, True),
+        ("InvalidAccessKeyId", 403, True),
+        ("ExpiredToken", 400, True),  # AWS answers an expired session token with a 400
+        ("AllAccessDisabled", 403, True),
+        ("HTTP403", 403, True),  # any 403, whatever a proxy calls it
+        ("InternalError", 0, False),
+        ("InvalidArgument", 400, False),
+        ("NoSuchKey", 404, False),
+        ("SlowDown", 503, False),
+    ],
+)
+def test_denies_access(code: str, status: int, denied: bool) -> None:
+    assert denies_access(code, status) is denied
 
 
 # -- object info ----------------------------------------------------------------------
