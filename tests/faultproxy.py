@@ -11,6 +11,8 @@ Faults are rules: a predicate over the request and a number of times it applies
 
 * :meth:`S3Proxy.slow_down` - answer ``503 SlowDown`` (or any status and code)
   without forwarding: a burst of throttling;
+* :meth:`S3Proxy.refuse_deletes` - answer a DeleteObjects ``200`` with an ``<Error>``
+  per key, without forwarding: S3 refused each key (a per-key failure);
 * :meth:`S3Proxy.reset_before` - reset the connection (TCP RST) before forwarding:
   the request never reached S3;
 * :meth:`S3Proxy.reset_after` - forward, then reset instead of answering: S3 did
@@ -36,11 +38,13 @@ Example (the next two copies are throttled; the first delete waits for the test)
 from __future__ import annotations
 
 import asyncio
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -123,7 +127,7 @@ def _always(request: ProxiedRequest) -> bool:
 class Rule:
     """One fault: applies to the next ``times`` requests matching ``when``."""
 
-    action: str  # "error", "reset_before", "reset_after", "stall", "truncate", "hold"
+    action: str  # "error", "refuse_deletes", "reset_before", "reset_after", "stall", ...
     when: Predicate
     times: int
     status: int = 503
@@ -220,6 +224,17 @@ class S3Proxy:
         """Answer the next ``times`` matching requests with ``status``/``code``."""
         return self.add(Rule("error", when, times, status=status, code=code))
 
+    def refuse_deletes(
+        self, times: int = 1, when: Predicate = _always, *, code: str = "AccessDenied"
+    ) -> Rule:
+        """Answer the next ``times`` matching DeleteObjects with ``200`` and an
+        ``<Error>`` with ``code`` for each key they name; nothing is deleted."""
+
+        def deletes(request: ProxiedRequest) -> bool:
+            return request.kind == "DeleteObjects" and when(request)
+
+        return self.add(Rule("refuse_deletes", deletes, times, code=code))
+
     def reset_before(self, when: Predicate = _always, times: int = 1) -> Rule:
         """Reset the connection instead of forwarding the next matching requests."""
         return self.add(Rule("reset_before", when, times))
@@ -308,6 +323,11 @@ class S3Proxy:
             ).encode()
             await peer.respond(status, body, headers={"Content-Type": "application/xml"})
             return True
+        refused = actions.get("refuse_deletes")
+        if refused is not None:
+            body = _refused_deletes(request.body, refused.code)
+            await peer.respond(200, body, headers={"Content-Type": "application/xml"})
+            return True
         status, reason, headers, body = await self._forward(request)
         stall = actions.get("stall")
         if stall is not None and stall.after:
@@ -357,3 +377,16 @@ class S3Proxy:
         else:
             headers.append(("Content-Length", str(len(body))))
         return resp.code, resp.reason, headers, body
+
+
+def _refused_deletes(request_body: bytes, code: str) -> bytes:
+    """A DeleteObjects result refusing, with ``code``, every key the request names."""
+    keys = [el.text or "" for el in ET.fromstring(request_body).iter() if el.tag.endswith("Key")]
+    errors = "".join(
+        f"<Error><Key>{escape(k)}</Key><Code>{code}</Code><Message>injected</Message></Error>"
+        for k in keys
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{errors}</DeleteResult>'
+    ).encode()

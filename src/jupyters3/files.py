@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import IO, Any, Concatenate, Literal, NoReturn, ParamSpec, TypeVar
 
 from s3lite import (
+    DeleteError,
     NoSuchKey,
     ObjectInfo,
     ObjectSummary,
@@ -351,20 +352,21 @@ class NotebookFiles:
             )
 
     def remove(self, path: PathLike) -> None:
-        """Delete the file ``path`` (with its checkpoints, as the file browser does)."""
+        """Delete the file ``path`` with its checkpoints, as the file browser does: they
+        go first, so a failure midway leaves the file, never its checkpoints alone."""
         api = self._file_path(path)
-        key = self.layout.file_key(api)
         with self._errors(api, path):
             if self._head(api) is None:
                 self._raise_missing(api, path)
-            self.s3.delete_object(self.bucket, key)
             checkpoints = [
                 e.key
                 for e in self.s3.list_objects(self.bucket, self.layout.checkpoints_prefix(api))
                 if isinstance(e, ObjectSummary)
             ]
             if checkpoints:
-                self.s3.delete_objects(self.bucket, checkpoints)
+                failed = self.s3.delete_objects(self.bucket, checkpoints)
+                self._check_deleted(failed, len(checkpoints), "checkpoints", path)
+            self.s3.delete_object(self.bucket, self.layout.file_key(api))
 
     def rmdir(self, path: PathLike) -> None:
         """Delete the empty folder ``path``."""
@@ -379,9 +381,9 @@ class NotebookFiles:
                 raise OSError(
                     errno.ENOTEMPTY, f"Folder not empty ({self.url(path)})", name_of(path)
                 )
-            self.s3.delete_objects(
-                self.bucket, [self.layout.dir_prefix(api), self.layout.keep_marker(api)]
-            )
+            markers = [self.layout.dir_prefix(api), self.layout.keep_marker(api)]
+            failed = self.s3.delete_objects(self.bucket, markers)
+            self._check_deleted(failed, len(markers), "folder markers", path)
 
     def glob(self, pattern: str) -> list[str]:
         """The paths matching ``pattern``, as the standard ``glob.glob``: ``*``, ``?``,
@@ -519,6 +521,21 @@ class NotebookFiles:
                 f"S3 refused access ({self.url(path)}): {e.code}: {e.message}",
                 name_of(path),
             ) from None
+
+    def _check_deleted(
+        self, failed: list[DeleteError], total: int, what: str, path: PathLike
+    ) -> None:
+        """Raise if DeleteObjects left any of ``total`` keys (``failed``): a
+        ``PermissionError`` if S3 denied each, else ``OSError(EIO)``, naming them."""
+        if not failed:
+            return
+        left = "; ".join(f"{e.key}: {e.code} {e.message}".rstrip() for e in failed)
+        message = (
+            f"Could not delete {len(failed)} of the {total} {what} of {self.url(path)} ({left})"
+        )
+        if all(denies_access(e.code) for e in failed):
+            raise PermissionError(errno.EACCES, message, name_of(path))
+        raise OSError(errno.EIO, message, name_of(path))
 
     def _content_type(self, api: str, text: bool) -> str:
         return s3_content_type(api, file_type(api), "text" if text else None)

@@ -58,6 +58,25 @@ async def test_slow_down_burst_then_through(
     assert rule.spent and len(rule.hits) == 3
 
 
+async def test_refused_deletes_name_each_key_and_delete_nothing(
+    proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    rule = proxy.refuse_deletes(code="InternalError")
+    async with client(proxy, moto_auth) as s3:
+        for key in ("a&b", "c"):
+            await s3.put_object(auth_bucket, key, b"x")
+        failed = await s3.delete_objects(auth_bucket, ["a&b", "c"])
+        assert sorted((e.key, e.code) for e in failed) == [
+            ("a&b", "InternalError"),
+            ("c", "InternalError"),
+        ]
+        assert (await s3.get_object(auth_bucket, "a&b")).body == b"x"  # nothing deleted
+        assert await s3.delete_objects(auth_bucket, ["a&b", "c"]) == []  # once only
+        with pytest.raises(S3Error):
+            await s3.head_object(auth_bucket, "c")
+    assert rule.spent and proxy.counts["DeleteObjects"] == 2
+
+
 async def test_reset_before_never_reaches_s3(
     proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:

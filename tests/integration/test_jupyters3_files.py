@@ -292,6 +292,37 @@ def test_remove_and_rmdir(nb: NotebookFiles, moto_auth: MotoServer) -> None:
     assert keys(nb, moto_auth) == []
 
 
+async def test_a_failed_remove_leaves_the_file_and_its_retry_finishes(
+    moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
+) -> None:
+    """Checkpoints go first: S3 refusing them leaves the file (no orphans) and says so."""
+    nb = files_at(moto_auth, auth_bucket, "sub", endpoint=auth_proxy.url)
+    checkpoint = f"{PREFIX}sub/nb.ipynb/.checkpoints/1"
+    before = [f"{PREFIX}sub/d/", f"{PREFIX}sub/nb.ipynb", checkpoint]
+    try:
+        await asyncio.to_thread(nb.write_text, "nb.ipynb", "{}")
+        await asyncio.to_thread(nb.mkdir, "d")
+        moto_auth.boto3_client().put_object(Bucket=nb.bucket, Key=checkpoint, Body=b"{}")
+        for code, error, number in [
+            ("AccessDenied", PermissionError, errno.EACCES),
+            ("InternalError", OSError, errno.EIO),
+        ]:
+            auth_proxy.refuse_deletes(code=code)
+            with pytest.raises(error) as raised:
+                await asyncio.to_thread(nb.remove, "nb.ipynb")
+            assert raised.value.errno == number and checkpoint in str(raised.value)
+            assert keys(nb, moto_auth) == before
+        auth_proxy.refuse_deletes()
+        with pytest.raises(PermissionError) as raised:
+            await asyncio.to_thread(nb.rmdir, "d")
+        assert f"{PREFIX}sub/d/" in str(raised.value) and keys(nb, moto_auth) == before
+        await asyncio.to_thread(nb.remove, "nb.ipynb")  # the retry finishes
+        await asyncio.to_thread(nb.rmdir, "d")
+        assert keys(nb, moto_auth) == []
+    finally:
+        await asyncio.to_thread(nb.close)
+
+
 async def test_refused_credentials_are_a_permission_error(
     moto_auth: MotoServer, auth_bucket: str, auth_proxy: S3Proxy
 ) -> None:
