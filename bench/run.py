@@ -320,7 +320,8 @@ def report(results: Path, out_md: Path, out_png: Path) -> None:
         "*moto-bound* when moto used more CPU than the client and over half the wall time "
         "(then the wall time says more about moto than about the manager). S3 requests "
         "come from one more round of each through a counting proxy (never a timed round). "
-        "The old jupyters3 (Notebook 6 only) is not driven by this bench.",
+        "The old jupyters3 (Notebook 6 only) is not driven by this bench."
+        + (f" (Run of {data['started']}.)" if data["started"] != meta["started"] else ""),
         "",
         *table,
         "",
