@@ -145,8 +145,8 @@ class S3Store:
         self.kms_key_id = kms_key_id
         self.max_concurrency = max_concurrency
         self._folders: OrderedDict[str, float] = OrderedDict()  # dir prefix -> when probed
-        # Folders last seen without a marker object: their existence is listed, not HEADed.
-        self._markerless: OrderedDict[str, None] = OrderedDict()
+        # Folders last listed without a marker object -> the key of one file seen in each.
+        self._witnesses: OrderedDict[str, str] = OrderedDict()
 
     @property
     def s3(self) -> S3Client:
@@ -229,31 +229,25 @@ class S3Store:
 
     async def holds(self, path: str, key: str) -> bool:
         """Whether the folder ``path`` exists, ``key`` (just written in it) not
-        counting: one HEAD of its marker, else (or at once, for a folder seen lately
-        without one) a probe."""
+        counting: one HEAD of its marker (or, for a folder listed lately without one,
+        of a file seen in it), else a probe."""
         prefix = self.layout.dir_prefix(path)
-        if prefix not in self._markerless and await self.head(prefix) is not None:
+        witness = self._witnesses.get(prefix, prefix)
+        if witness != key and await self.head(witness) is not None:
             return True
-        exists, marker = await self.probe_dir(path, besides=key)
-        self._note_marker(prefix, exists, marker)
-        return exists
-
-    def _note_marker(self, prefix: str, exists: bool, marker: ObjectSummary | None) -> None:
-        if exists and marker is None:
-            self._markerless[prefix] = None
-            self._markerless.move_to_end(prefix)
-            while len(self._markerless) > _FOLDER_MEMO_SIZE:
-                self._markerless.popitem(last=False)
-        else:
-            self._markerless.pop(prefix, None)
+        self._witnesses.pop(prefix, None)
+        return (await self.probe_dir(path, besides=key))[0]
 
     async def list_dir(self, path: str) -> DirListing:
         """The whole delimited listing of folder ``path``, classified."""
         prefix = self.layout.dir_prefix(path)
         entries = [e async for e in self.s3.list_objects(self.bucket, prefix, "/")]
         listing = classify_listing(prefix, entries)
-        if path:
-            self._note_marker(prefix, listing.exists, listing.marker)
+        self._witnesses.pop(prefix, None)
+        if path and listing.marker is None and listing.files:
+            self._witnesses[prefix] = next(iter(listing.files.values())).key
+            while len(self._witnesses) > _FOLDER_MEMO_SIZE:
+                self._witnesses.popitem(last=False)
         return listing
 
     async def drop_orphans(
