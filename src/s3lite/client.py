@@ -14,7 +14,7 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import IO, TypeAlias, TypeVar
 
@@ -410,23 +410,32 @@ class S3Client:
         req = self._endpoint.request("DELETE", bucket, key, headers=_conditions(if_match, None))
         await self._call(req, bucket=bucket, key=key)
 
-    async def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[DeleteError]:
-        """Delete any number of keys, 1,000 per DeleteObjects request; returns the failures."""
+    async def delete_objects(
+        self, bucket: str, keys: Iterable[str], *, etags: Mapping[str, str] | None = None
+    ) -> list[DeleteError]:
+        """Delete any number of keys, 1,000 per DeleteObjects request; returns the failures.
+        A key in ``etags`` is deleted only while its ETag is that one (else a
+        ``PreconditionFailed`` failure; servers without conditional deletes ignore it)."""
         keys = list(keys)
         for key in keys:
             _check_key(bucket, key)
-        return await transfer.delete_many(self, bucket, keys, concurrency=self._concurrency)
+        return await transfer.delete_many(
+            self, bucket, keys, concurrency=self._concurrency, etags=etags
+        )
 
-    async def delete_batch(self, bucket: str, keys: Sequence[str]) -> list[DeleteError]:
+    async def delete_batch(
+        self, bucket: str, keys: Sequence[str], *, etags: Mapping[str, str] | None = None
+    ) -> list[DeleteError]:
         """One DeleteObjects request: at most 1,000 keys, each one XML can carry
-        (:meth:`delete_objects` takes any keys); returns the failures."""
+        (:meth:`delete_objects` takes any keys, and ``etags`` as it does); returns
+        the failures."""
         if len(keys) > DELETE_BATCH:
             raise ValueError(f"DeleteObjects takes at most {DELETE_BATCH} keys, not {len(keys)}")
         for key in keys:
             _check_key(bucket, key)
             if not xml.xml_safe(key):
                 raise ValueError(f"XML cannot carry the key {key[:50]!r}: delete it alone")
-        body = xml.build_delete_objects(list(keys))
+        body = xml.build_delete_objects(list(keys), etags)
         md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
         req = self._endpoint.request(
             "POST",

@@ -15,7 +15,15 @@ import inspect
 import logging
 import math
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import IO, Any, Protocol, TypeAlias
 
 from . import xml
@@ -115,7 +123,9 @@ class Operations(Protocol):
         self, bucket: str, key: str, *, if_match: str | None = None
     ) -> None: ...
 
-    async def delete_batch(self, bucket: str, keys: Sequence[str]) -> list[DeleteError]: ...
+    async def delete_batch(
+        self, bucket: str, keys: Sequence[str], *, etags: Mapping[str, str] | None = None
+    ) -> list[DeleteError]: ...
 
 
 # -- uploads -------------------------------------------------------------------
@@ -395,10 +405,17 @@ async def download_file(
 
 
 async def delete_many(
-    ops: Operations, bucket: str, keys: Iterable[str], *, concurrency: int
+    ops: Operations,
+    bucket: str,
+    keys: Iterable[str],
+    *,
+    concurrency: int,
+    etags: Mapping[str, str] | None = None,
 ) -> list[DeleteError]:
     """Delete any number of keys, ``DELETE_BATCH`` per DeleteObjects request (keys XML
-    cannot carry one DELETE each), ``concurrency`` requests at once; returns the failures."""
+    cannot carry one DELETE each), ``concurrency`` requests at once; returns the failures.
+    A key in ``etags`` is deleted only while its ETag is that one."""
+    etags = etags or {}
     batch: list[str] = []
     batches: list[list[str]] = []
     singles: list[str] = []
@@ -413,16 +430,21 @@ async def delete_many(
     if batch:
         batches.append(batch)
     jobs = [
-        *(ops.delete_batch(bucket, b) for b in batches),
-        *(_delete_single(ops, bucket, k) for k in singles),
+        *(
+            ops.delete_batch(bucket, b, etags={k: etags[k] for k in b if k in etags})
+            for b in batches
+        ),
+        *(_delete_single(ops, bucket, k, etags.get(k)) for k in singles),
     ]
     results = await bounded_gather(jobs, concurrency)
     return [err for errs in results for err in errs]
 
 
-async def _delete_single(ops: Operations, bucket: str, key: str) -> list[DeleteError]:
+async def _delete_single(
+    ops: Operations, bucket: str, key: str, etag: str | None
+) -> list[DeleteError]:
     try:
-        await ops.delete_object(bucket, key)
+        await ops.delete_object(bucket, key, if_match=etag)
     except S3Error as exc:
         return [DeleteError(key, exc.code, exc.message)]
     return []

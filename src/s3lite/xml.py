@@ -7,7 +7,7 @@ parser traceback escape: malformed XML becomes an :class:`S3Error`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus
@@ -261,9 +261,16 @@ def parse_delete_result(body: bytes) -> list[DeleteError]:
     ]
 
 
-def build_delete_objects(keys: Iterable[str]) -> bytes:
-    """A quiet DeleteObjects request body."""
-    items = "".join(f"<Object><Key>{_xml_text(k)}</Key></Object>" for k in keys)
+def build_delete_objects(keys: Iterable[str], etags: Mapping[str, str] | None = None) -> bytes:
+    """A quiet DeleteObjects request body; a key in ``etags`` is deleted only while
+    its ETag (as S3 gives it, quotes included) is still that one."""
+    etags = etags or {}
+    items = "".join(
+        f"<Object><Key>{_xml_text(k)}</Key>"
+        + (f"<ETag>{_xml_text(etags[k])}</ETag>" if k in etags else "")
+        + "</Object>"
+        for k in keys
+    )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>{items}</Delete>'

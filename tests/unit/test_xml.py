@@ -339,6 +339,29 @@ def test_build_delete_objects_never_writes_malformed_xml(key: str) -> None:
     parse_delete(body)  # raises ParseError if the document is not well-formed
 
 
+def test_delete_objects_carries_each_given_etag_escaped_and_quoted() -> None:
+    etags = {"a": '"abc"', "w&<x>": 'W/"e&1"'}
+    root = ET.fromstring(xml.build_delete_objects(["a", "b", "w&<x>"], etags))
+    sent = [
+        (o.findtext(f"{{{NS}}}Key"), o.findtext(f"{{{NS}}}ETag"))
+        for o in root.iter(f"{{{NS}}}Object")
+    ]
+    assert sent == [("a", '"abc"'), ("b", None), ("w&<x>", 'W/"e&1"')]
+
+
+def test_parse_delete_result_keeps_precondition_failed() -> None:
+    body = (
+        DECL
+        + (
+            f'<DeleteResult xmlns="{NS}"><Error><Key>k</Key><Code>PreconditionFailed</Code>'
+            "<Message>At least one of the pre-conditions you specified did not hold</Message>"
+            "</Error></DeleteResult>"
+        ).encode()
+    )
+    [error] = xml.parse_delete_result(body)
+    assert (error.key, error.code) == ("k", "PreconditionFailed")
+
+
 def test_parse_delete_result_reports_failures_only() -> None:
     body = (
         DECL
