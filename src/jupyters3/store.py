@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -353,9 +353,12 @@ class S3Store:
         """Delete one object (only if its ETag is still ``if_match``, when given)."""
         await self.s3.delete_object(self.bucket, key, if_match=if_match)
 
-    async def delete_keys(self, keys: list[str]) -> list[DeleteError]:
-        """Delete objects in batches; returns the keys S3 could not delete."""
-        return await self.s3.delete_objects(self.bucket, keys)
+    async def delete_keys(
+        self, keys: list[str], *, etags: Mapping[str, str] | None = None
+    ) -> list[DeleteError]:
+        """Delete objects in batches (a key in ``etags`` only while its ETag is that
+        one); returns the keys S3 could not delete."""
+        return await self.s3.delete_objects(self.bucket, keys, etags=etags)
 
     async def move(self, src_key: str, dst_key: str, *, size: int | None = None) -> None:
         """Move one object: a server-side copy, then a delete."""
@@ -467,7 +470,8 @@ class S3Store:
     async def move_tree(self, old: str, new: str, *, rounds: int = 3) -> None:
         """Move folder ``old`` to ``new``: copy the tree, list ``old`` again and copy
         what was added or changed meanwhile (up to ``rounds`` times), then delete
-        exactly the keys whose ETag is still the one copied.
+        exactly the keys whose ETag is still the one copied (sent with each key:
+        where S3 enforces it, a save after the last listing is not deleted).
 
         :class:`TreeCopyError`: nothing moved. :class:`MoveIncompleteError`: all is
         at ``new`` but some is still at ``old`` (moving again finishes).
@@ -490,7 +494,9 @@ class S3Store:
             copied.update((o.key, o) for o in stragglers)
         done_keys = [k for k, o in current.items() if k in copied and copied[k].etag == o.etag]
         try:
-            errors = await self.delete_keys(done_keys)
+            errors = await self.delete_keys(
+                done_keys, etags={k: copied[k].etag for k in done_keys if copied[k].etag}
+            )
         except S3Error as e:
             raise MoveIncompleteError(old, new, len(current), len(current), str(e)) from None
         left = len(current) - len(done_keys) + len(errors)

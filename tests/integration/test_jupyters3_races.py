@@ -149,6 +149,41 @@ async def test_half_failed_folder_rename_says_exactly_where_things_are(
     assert [await content_of(pcm, f"new/f{i}.txt") for i in range(5)] == list("01234")
 
 
+async def test_folder_rename_deletes_each_old_key_only_as_copied(
+    pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    """The batched delete names each old key with the ETag it was copied with (so
+    S3 keeps a file saved after the last listing), and the server accepts that."""
+    await pcm.save({"type": "directory"}, "old")
+    for i in range(3):
+        await pcm.save(text(str(i)), f"old/f{i}.txt")
+    await pcm.rename("old", "new")
+    [delete] = [r for r in auth_proxy.requests if r.kind == "DeleteObjects"]
+    assert delete.body.count(b"<ETag>&quot;") == 4  # the marker and three files
+    assert all_keys(moto_auth, auth_bucket, "old") == []
+    assert [await content_of(pcm, f"new/f{i}.txt") for i in range(3)] == list("012")
+
+
+async def test_key_a_conditional_delete_refuses_is_reported_as_still_there(
+    pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
+) -> None:
+    """Keys DeleteObjects answers PreconditionFailed for (saved after the last
+    listing) stay like any undeleted key: no success claimed, and (here nothing
+    changed) the same rename again finishes."""
+    await pcm.save({"type": "directory"}, "old")
+    for i in range(2):
+        await pcm.save(text(str(i)), f"old/f{i}.txt")
+    auth_proxy.refuse_deletes(code="PreconditionFailed")  # as AWS, were all saved since
+    error = await error_of(pcm.rename("old", "new"))
+    message = str(error.log_message)
+    assert error.status_code == 500
+    assert "3 of 3 old objects are still at old" in message
+    assert ": PreconditionFailed" in message
+    await pcm.rename("old", "new")  # the retry completes the rename
+    assert all_keys(moto_auth, auth_bucket, "old") == []
+    assert [await content_of(pcm, f"new/f{i}.txt") for i in range(2)] == list("01")
+
+
 async def test_folder_copy_whose_answer_was_lost_is_removed_too(
     pcm: JupyterS3, auth_proxy: S3Proxy, moto_auth: MotoServer, auth_bucket: str
 ) -> None:
