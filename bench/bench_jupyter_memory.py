@@ -36,7 +36,7 @@ from jupyters3.demo import DEMO_ACCESS_KEY_ID, DEMO_REGION, DEMO_SECRET_ACCESS_K
 from s3lite import Credentials, S3Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.jupyterserver import free_url, jupyter_command, jupyter_env, start_jupyter
+from tests.jupyterserver import start_demo_jupyter
 
 MiB = 1 << 20
 BUCKET = "bench-jupyter-memory"
@@ -135,18 +135,8 @@ def measure(endpoint: str, mib: int, chunk_mib: int) -> dict[str, Any]:
     size, chunk = mib * MiB, chunk_mib * MiB
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        port, url = free_url()
-        command = jupyter_command(
-            "server",
-            port=port,
-            token=TOKEN,
-            root=home,
-            endpoint_url=endpoint,
-            keys=(DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY),
-            bucket=BUCKET,
-            region=DEMO_REGION,
-        )
-        server = start_jupyter(command, home=home, url=url, token=TOKEN, env=jupyter_env(home))
+        server = start_demo_jupyter(home, endpoint_url=endpoint, bucket=BUCKET, token=TOKEN)
+        url = server.url
         sampler = Sampler(server.process.pid)
         sampler.start()
         try:

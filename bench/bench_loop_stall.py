@@ -168,27 +168,18 @@ def status_latency(
 def measure_server(url: str, cells: int, rounds: int) -> dict[str, Any]:
     """Save (PUT) and open (GET) the notebook through a real Jupyter server on JupyterS3
     while another connection asks /api/status every 5 ms."""
-    from jupyters3.demo import DEMO_ACCESS_KEY_ID, DEMO_REGION, DEMO_SECRET_ACCESS_KEY
-    from tests.jupyterserver import free_url, jupyter_command, start_jupyter
+    from tests.jupyterserver import start_demo_jupyter
 
     nb = notebook(cells)
     body = json.dumps({"type": "notebook", "content": nb}).encode()
-    port, base = free_url()
     token = "bench"
     with tempfile.TemporaryDirectory() as home:
         root = Path(home) / "root"
         root.mkdir()
-        command = jupyter_command(
-            "server",
-            port=port,
-            token=token,
-            root=root,
-            endpoint_url=url,
-            keys=(DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY),
-            bucket=BUCKET,
-            region=DEMO_REGION,
+        server = start_demo_jupyter(
+            Path(home), endpoint_url=url, bucket=BUCKET, token=token, root=root
         )
-        server = start_jupyter(command, home=Path(home), url=base, token=token)
+        base = server.url
         runs: dict[str, list[tuple[float, float]]] = {"save": [], "open": []}
         try:
             # a round not counted: the first save also makes the first checkpoint

@@ -188,6 +188,28 @@ def start_jupyter(
         time.sleep(0.2)
 
 
+def start_demo_jupyter(
+    home: Path, *, endpoint_url: str, bucket: str, token: str, root: Path | None = None
+) -> JupyterServer:
+    """A jupyter_server on JupyterS3 with the demo's keys and region (what the
+    benchmarks drive), on a free port, in ``home`` (``root``: its root_dir, default
+    ``home``)."""
+    from jupyters3.demo import DEMO_ACCESS_KEY_ID, DEMO_REGION, DEMO_SECRET_ACCESS_KEY
+
+    port, url = free_url()
+    command = jupyter_command(
+        "server",
+        port=port,
+        token=token,
+        root=root or home,
+        endpoint_url=endpoint_url,
+        keys=(DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY),
+        bucket=bucket,
+        region=DEMO_REGION,
+    )
+    return start_jupyter(command, home=home, url=url, token=token)
+
+
 def free_url() -> tuple[int, str]:
     """A free loopback port and its base URL."""
     port = unused_port()

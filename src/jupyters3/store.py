@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from s3lite import (
     CommonPrefix,
@@ -62,6 +62,16 @@ PROBES_PER_LISTING = 64
 # tools do, and opening such a name forgets it at once.
 _FOLDER_MEMO_SECONDS = 600.0
 _FOLDER_MEMO_SIZE = 10_000
+_V = TypeVar("_V")
+
+
+def _memo(memo: OrderedDict[str, _V], key: str, value: _V) -> None:
+    """Remember ``value`` at ``key`` as the newest of ``memo``, which keeps the
+    newest :data:`_FOLDER_MEMO_SIZE`."""
+    memo[key] = value
+    memo.move_to_end(key)
+    while len(memo) > _FOLDER_MEMO_SIZE:
+        memo.popitem(last=False)
 
 
 class TreeCopyError(Exception):
@@ -245,9 +255,7 @@ class S3Store:
         listing = classify_listing(prefix, entries)
         self._witnesses.pop(prefix, None)
         if path and listing.marker is None and listing.files:
-            self._witnesses[prefix] = next(iter(listing.files.values())).key
-            while len(self._witnesses) > _FOLDER_MEMO_SIZE:
-                self._witnesses.popitem(last=False)
+            _memo(self._witnesses, prefix, next(iter(listing.files.values())).key)
         return listing
 
     async def drop_orphans(
@@ -271,8 +279,7 @@ class S3Store:
             async def run() -> None:
                 sub = join(path, name)
                 if (await self.probe_dir(sub))[0]:
-                    self._folders[self.layout.dir_prefix(sub)] = now
-                    self._folders.move_to_end(self.layout.dir_prefix(sub))
+                    _memo(self._folders, self.layout.dir_prefix(sub), now)
                 else:
                     orphans.add(name)
 
@@ -281,8 +288,6 @@ class S3Store:
         # A probe that fails leaves its sub-folder listed (and unknown): the listing is
         # not worth failing for it.
         await self.bounded([probe(n) for n in unknown[:PROBES_PER_LISTING]])
-        while len(self._folders) > _FOLDER_MEMO_SIZE:
-            self._folders.popitem(last=False)
         listing.dirs = [name for name in listing.dirs if name not in orphans]
 
     def forget_folder(self, path: str) -> None:
